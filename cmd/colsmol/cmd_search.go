@@ -1,17 +1,105 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/colsmol/colsmol/embed"
+	"github.com/colsmol/colsmol/index"
+	"github.com/colsmol/colsmol/internal/ort"
+)
 
 func newSearchCmd(g *globalOptions) *cobra.Command {
 	var k int
+	var exact bool
 	c := &cobra.Command{
 		Use:   "search QUERY",
 		Short: "Find the pages that best match a query",
-		Args:  cobra.MinimumNArgs(1),
+		Long: `Find the pages that best match a query (words are joined into one query).
+Scores are MaxSim: the sum over the query's vectors of the best dot product with the page's vectors.`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return notBuilt("colsmol search")
+			return runSearch(c, g, strings.Join(args, " "), k, exact)
 		},
 	}
 	c.Flags().IntVar(&k, "k", 5, "number of results")
+	c.Flags().BoolVar(&exact, "exact", false, "score every page exactly (skip the fast binary first phase)")
 	return c
+}
+
+// searchJSON is the --json answer of interfaces.md.
+type searchJSON struct {
+	Query   string         `json:"query"`
+	K       int            `json:"k"`
+	Results []searchResult `json:"results"`
+}
+
+type searchResult struct {
+	Rank  int     `json:"rank"`
+	Score float32 `json:"score"`
+	DocID string  `json:"doc_id"`
+	Path  string  `json:"path"`
+	Page  int     `json:"page"`
+}
+
+func runSearch(c *cobra.Command, g *globalOptions, query string, k int, exact bool) error {
+	if k <= 0 {
+		return usageErrorf("--k must be at least 1")
+	}
+	if strings.TrimSpace(query) == "" {
+		return usageErrorf("the query is empty")
+	}
+	if _, err := os.Stat(g.db); err != nil {
+		return fatalf("no index at %s: index documents first with `colsmol index PATH...` (or pass --db)", g.db)
+	}
+	st, err := index.Open(g.db, index.Options{ReadOnly: true})
+	if err != nil {
+		return fatal(err)
+	}
+	defer st.Close()
+	dir, err := resolveModel(g, g.model, roleRetriever)
+	if err != nil {
+		return fatal(err)
+	}
+	if _, err := ort.Init(g.ortLib); err != nil {
+		return fatal(err)
+	}
+	em, err := embed.Open(dir, embed.Options{Threads: g.threads, Device: g.device})
+	if err != nil {
+		return fatal(err)
+	}
+	defer em.Close()
+	q, err := em.EmbedQuery(c.Context(), query)
+	if err != nil {
+		return fatal(fmt.Errorf("embed the query: %w", err))
+	}
+	res, err := st.Search(q, k, index.SearchOptions{Exact: exact})
+	if err != nil {
+		return fatal(err)
+	}
+	out := searchJSON{Query: query, K: k, Results: []searchResult{}}
+	for i, r := range res {
+		out.Results = append(out.Results, searchResult{Rank: i + 1, Score: r.Score, DocID: r.DocID, Path: r.Path, Page: r.Page})
+	}
+	w := c.OutOrStdout()
+	if g.json {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return fatal(err)
+		}
+		return nil
+	}
+	if len(out.Results) == 0 {
+		fmt.Fprintln(w, "no pages indexed yet: run `colsmol index PATH...` first")
+		return nil
+	}
+	for _, r := range out.Results {
+		fmt.Fprintf(w, "%2d. %8.3f  %s  page %d\n", r.Rank, r.Score, displayPath(r.Path), r.Page)
+	}
+	return nil
 }

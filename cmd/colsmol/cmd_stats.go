@@ -1,0 +1,61 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newStatsCmd(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "stats",
+		Short: "Show the size of the index and the memory searching it takes",
+		Long: `Show what the index holds (documents, pages, vectors), its size on disk and per page, and an
+estimate of the memory a searching process keeps resident: the 1-bit codes of every page (16 bytes per
+vector) for the fast first phase. Exact scoring reads the float16 vectors through the operating system's
+page cache.`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			st, err := openExistingIndex(g, true)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			s, err := st.Stats()
+			if err != nil {
+				return fatal(err)
+			}
+			w := c.OutOrStdout()
+			if g.json {
+				enc := json.NewEncoder(w)
+				enc.SetIndent("", "  ")
+				return enc.Encode(s)
+			}
+			fmt.Fprintf(w, "index          %s\n", s.Path)
+			fmt.Fprintf(w, "documents      %d\n", s.Documents)
+			fmt.Fprintf(w, "pages          %d\n", s.Pages)
+			fmt.Fprintf(w, "vectors        %d (%d dimensions)\n", s.Vectors, s.Dim)
+			fmt.Fprintf(w, "file           %s (%s per page)\n", statsBytes(float64(s.FileBytes)), statsBytes(s.BytesPerPage))
+			fmt.Fprintf(w, "  vectors      %s float16 (%s per page)\n", statsBytes(float64(s.VectorBytes)), statsBytes(s.VectorBytesPerPage))
+			fmt.Fprintf(w, "  codes        %s 1-bit\n", statsBytes(float64(s.CodeBytes)))
+			fmt.Fprintf(w, "  images       %s thumbnails and previews\n", statsBytes(float64(s.ImageBytes)))
+			fmt.Fprintf(w, "resident       %s for search (codes in memory)\n", statsBytes(float64(s.ResidentBytes)))
+			return nil
+		},
+	}
+}
+
+// statsBytes formats a byte count with a binary unit.
+func statsBytes(n float64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	i := 0
+	for n >= 1024 && i < len(units)-1 {
+		n /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%.0f %s", n, units[i])
+	}
+	return fmt.Sprintf("%.1f %s", n, units[i])
+}

@@ -1,0 +1,191 @@
+package embed
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/colsmol/colsmol/internal/modelbuild"
+	"github.com/colsmol/colsmol/internal/vlm"
+)
+
+// benchModel returns a full-size random-weight colsmol-256m folder: $COLSMOL_BENCH_MODEL, or
+// build/models/colsmol-256m-random, converted on first use (a few minutes, ~1 GB, not committed).
+func benchModel(b *testing.B) string {
+	if dir := os.Getenv("COLSMOL_BENCH_MODEL"); dir != "" {
+		return dir
+	}
+	dir := filepath.Join("..", "build", "models", "colsmol-256m-random")
+	if _, err := os.Stat(filepath.Join(dir, "onnx", "text_embeddings.onnx")); err == nil {
+		return dir
+	}
+	b.Logf("building %s (colsmol model convert --random --preset colsmol-256m)", dir)
+	err := modelbuild.Convert(context.Background(), modelbuild.ConvertOptions{
+		Random: true, Preset: "colsmol-256m", Seed: 1, Out: dir, Tokenizer: filepath.Join("..", "testdata", "tokenizer"),
+	})
+	if err != nil {
+		b.Fatalf("build the benchmark model: %v", err)
+	}
+	return dir
+}
+
+// singleTileModel makes a sibling of dir whose preprocessor resizes pages to one 512-px tile
+// (size.longest_edge 512), sharing dir's graphs.
+func singleTileModel(b *testing.B, dir string) string {
+	out := b.TempDir()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, e := range entries {
+		abs, _ := filepath.Abs(filepath.Join(dir, e.Name()))
+		if e.Name() == "preprocessor_config.json" {
+			var cfg map[string]any
+			raw, err := os.ReadFile(abs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := json.Unmarshal(raw, &cfg); err != nil {
+				b.Fatal(err)
+			}
+			cfg["size"] = map[string]any{"longest_edge": 512}
+			raw, _ = json.Marshal(cfg)
+			if err := os.WriteFile(filepath.Join(out, e.Name()), raw, 0o644); err != nil {
+				b.Fatal(err)
+			}
+			continue
+		}
+		if err := os.Symlink(abs, filepath.Join(out, e.Name())); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return out
+}
+
+// benchPage draws a w x h page with some structure (content does not change the cost).
+func benchPage(w, h int) *vlm.RGB {
+	img := vlm.NewRGB(w, h)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			o := 3 * (y*w + x)
+			img.Pix[o], img.Pix[o+1], img.Pix[o+2] = uint8(x*7+y), uint8(y*3), uint8((x^y)&0xff)
+		}
+	}
+	return img
+}
+
+// rssMB reads a memory figure (VmRSS, VmHWM) of this process in MB.
+func rssMB(field string) float64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// resetPeakRSS resets VmHWM to the current RSS (Linux: write 5 to clear_refs).
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// report records pages/s (or latency), the share outside ONNX Runtime and the vision share.
+func report(b *testing.B, before, after Stats, n int, elapsed time.Duration, unit string) {
+	d := Stats{
+		Total: after.Total - before.Total, Preprocess: after.Preprocess - before.Preprocess,
+		Vision: after.Vision - before.Vision, Tokens: after.Tokens - before.Tokens, Text: after.Text - before.Text,
+	}
+	per := elapsed.Seconds() / float64(n)
+	if unit == "pages" {
+		b.ReportMetric(1/per, "pages/s")
+		b.ReportMetric(per, "s/page")
+	} else {
+		b.ReportMetric(per*1000, "ms/query")
+	}
+	b.ReportMetric(100*d.OutsideShare(), "outside_%")
+	if d.Total > 0 {
+		b.ReportMetric(100*float64(d.Vision)/float64(d.Total), "vision_%")
+		b.ReportMetric(100*float64(d.Preprocess)/float64(d.Total), "preprocess_%")
+	}
+}
+
+// BenchmarkEmbed measures page throughput for 1-, 5-, 13- and 17-tile pages, the vision graph with all
+// 13 tiles in one call, and the latency of a 20-word query, on full-size random-weight colsmol-256m.
+// Run with -benchtime 1x: one 13-tile page takes about 17 s on 2 cores.
+func BenchmarkEmbed(b *testing.B) {
+	initORT(b)
+	dir := benchModel(b)
+	pageCase := func(name, model string, o Options, img *vlm.RGB) {
+		b.Run(name, func(b *testing.B) {
+			e, err := Open(model, o)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close()
+			ctx := context.Background()
+			resetPeakRSS()
+			base := rssMB("VmRSS")
+			before := e.Stats()
+			b.ResetTimer()
+			t0 := time.Now()
+			for i := 0; i < b.N; i++ {
+				if _, err := e.EmbedPages(ctx, []*vlm.RGB{img}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			elapsed := time.Since(t0)
+			b.StopTimer()
+			report(b, before, e.Stats(), b.N, elapsed, "pages")
+			b.ReportMetric(rssMB("VmHWM")-base, "peak_extra_MB")
+			b.ReportMetric(base, "model_RSS_MB")
+		})
+	}
+	pageCase("page/tiles=1", singleTileModel(b, dir), Options{}, benchPage(1275, 1650))
+	pageCase("page/tiles=5", dir, Options{}, benchPage(2048, 400))
+	pageCase("page/tiles=13", dir, Options{}, benchPage(1275, 1650))
+	pageCase("page/tiles=13/tiles-per-call=13", dir, Options{TilesPerCall: 13}, benchPage(1275, 1650))
+	pageCase("page/tiles=17", dir, Options{}, benchPage(1000, 1000))
+
+	b.Run("query/words=20", func(b *testing.B) {
+		e, err := Open(dir, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer e.Close()
+		q := "what were the total quarterly revenues of the northern sales region in the third quarter of the fiscal year compared with"
+		if n := len(strings.Fields(q)); n != 20 {
+			b.Fatalf("query has %d words", n)
+		}
+		ctx := context.Background()
+		if _, err := e.EmbedQuery(ctx, q); err != nil { // warm up: first runs allocate
+			b.Fatal(err)
+		}
+		before := e.Stats()
+		b.ResetTimer()
+		t0 := time.Now()
+		n := max(b.N, 5)
+		for i := 0; i < n; i++ {
+			if _, err := e.EmbedQuery(ctx, q); err != nil {
+				b.Fatal(err)
+			}
+		}
+		elapsed := time.Since(t0)
+		b.StopTimer()
+		report(b, before, e.Stats(), n, elapsed, "queries")
+		in, _ := e.Processor().Query(q)
+		b.ReportMetric(float64(len(in.InputIDs)), "tokens")
+	})
+	fmt.Fprintln(os.Stderr, "model:", dir)
+}

@@ -1,0 +1,150 @@
+package index
+
+import (
+	"math/rand/v2"
+	"sync"
+
+	"github.com/colsmol/colsmol/maxsim"
+)
+
+// virtualCollection is a synthetic collection too large to store as float16 (100,000 pages × 1,030
+// vectors would be 26 GB): every page vector is drawn from a fixed pool of 69,632 unit vectors (variants
+// of 8 background and 256 topic directions, as in synth), so a page is just a deterministic list of pool
+// indexes. Its sign codes are gathered into memory like the store's snapshot; its float16 vectors are
+// assembled only for the pages a search rescores (and for the exact ground truth).
+type virtualCollection struct {
+	pages, vectors int
+	pool           [][]float32
+	pool16         []uint16 // row-major float16 of pool
+	codes          []uint64 // two words per pool vector
+}
+
+const (
+	vcBackground = 8 * 512
+	vcVariants   = 256
+	vcTopics     = 256
+)
+
+func newVirtualCollection(pages, vectors int) *virtualCollection {
+	sy := newSynth(43, benchDim, vcTopics)
+	r := rand.New(rand.NewPCG(43, 2))
+	c := &virtualCollection{pages: pages, vectors: vectors}
+	for i := 0; i < vcBackground; i++ {
+		c.pool = append(c.pool, near(r, sy.background[i%len(sy.background)], 0.6))
+	}
+	for t := 0; t < vcTopics; t++ {
+		for v := 0; v < vcVariants; v++ {
+			c.pool = append(c.pool, near(r, sy.topics[t], 0.9))
+		}
+	}
+	c.pool16 = make([]uint16, 0, len(c.pool)*benchDim)
+	for _, v := range c.pool {
+		for _, x := range v {
+			c.pool16 = append(c.pool16, maxsim.FromFloat32(x))
+		}
+	}
+	c.codes = maxsim.PageSignCodes(c.pool)
+	return c
+}
+
+// indices returns the pool indexes of page i's vectors.
+func (c *virtualCollection) indices(i int, buf []int32) []int32 {
+	r := rand.New(rand.NewPCG(uint64(i), 13))
+	t := [3]int{r.IntN(vcTopics), r.IntN(vcTopics), r.IntN(vcTopics)}
+	buf = buf[:0]
+	for j := 0; j < c.vectors; j++ {
+		if r.IntN(2) == 0 {
+			buf = append(buf, int32(r.IntN(vcBackground)))
+		} else {
+			buf = append(buf, int32(vcBackground+t[r.IntN(3)]*vcVariants+r.IntN(vcVariants)))
+		}
+	}
+	return buf
+}
+
+// half returns page i's vectors as dimension-major float16.
+func (c *virtualCollection) half(i int, idx []int32, buf []uint16) []uint16 {
+	n := c.vectors
+	if cap(buf) < n*benchDim {
+		buf = make([]uint16, n*benchDim)
+	}
+	buf = buf[:n*benchDim]
+	for j, p := range idx {
+		row := c.pool16[int(p)*benchDim : int(p+1)*benchDim]
+		for k, h := range row {
+			buf[k*n+j] = h
+		}
+	}
+	return buf
+}
+
+// snapshot gathers every page's packed sign codes, as the store keeps them in memory.
+func (c *virtualCollection) snapshot(workers int) []pageCodes {
+	out := make([]pageCodes, c.pages)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			var idx []int32
+			raw := make([]uint64, 2*c.vectors)
+			for i := w; i < c.pages; i += workers {
+				idx = c.indices(i, idx)
+				for j, p := range idx {
+					raw[2*j], raw[2*j+1] = c.codes[2*p], c.codes[2*p+1]
+				}
+				out[i] = pageCodes{page: i, codes: maxsim.PackCodes(raw, c.vectors, 2)}
+			}
+		}(w)
+	}
+	wg.Wait()
+	return out
+}
+
+// query returns nq noisy copies of page i's vectors.
+func (c *virtualCollection) query(seed uint64, i, nq int) [][]float32 {
+	idx := c.indices(i, nil)
+	r := rand.New(rand.NewPCG(seed, 9))
+	q := make([][]float32, nq)
+	for j := range q {
+		q[j] = near(r, c.pool[idx[r.IntN(len(idx))]], 1.0)
+	}
+	return q
+}
+
+// exactTop returns the exact top k page numbers for each query, scoring every page on workers goroutines.
+func (c *virtualCollection) exactTop(queries []*maxsim.Query, k, workers int) [][]int {
+	tops := make([][]*maxsim.TopK, workers)
+	var wg sync.WaitGroup
+	for w := range tops {
+		tops[w] = make([]*maxsim.TopK, len(queries))
+		scorers := make([]*maxsim.Scorer, len(queries))
+		for qi, q := range queries {
+			tops[w][qi], scorers[qi] = maxsim.NewTopK(k), q.Scorer()
+		}
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			var idx []int32
+			var buf []uint16
+			for i := w; i < c.pages; i += workers {
+				idx = c.indices(i, idx)
+				buf = c.half(i, idx, buf)
+				for qi, sc := range scorers {
+					tops[w][qi].Push(uint64(i), sc.ScoreHalf(buf, c.vectors))
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	out := make([][]int, len(queries))
+	for qi := range queries {
+		for _, t := range tops[1:] {
+			tops[0][qi].Merge(t[qi])
+		}
+		for _, h := range tops[0][qi].Sorted() {
+			out[qi] = append(out[qi], int(h.ID))
+		}
+	}
+	return out
+}

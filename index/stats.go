@@ -1,0 +1,83 @@
+package index
+
+import (
+	"fmt"
+	"os"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Stats describes an index file and what searching it costs in memory.
+type Stats struct {
+	Path               string  `json:"path"`
+	FileBytes          int64   `json:"file_bytes"`
+	Documents          int     `json:"documents"`
+	Pages              int     `json:"pages"`
+	Vectors            int64   `json:"vectors"`
+	Dim                int     `json:"dim"`
+	VectorBytes        int64   `json:"vector_bytes"`   // float16 vectors stored
+	CodeBytes          int64   `json:"code_bytes"`     // sign codes stored
+	ImageBytes         int64   `json:"image_bytes"`    // thumbnails and previews stored
+	BytesPerPage       float64 `json:"bytes_per_page"` // whole file divided by pages
+	VectorBytesPerPage float64 `json:"vector_bytes_per_page"`
+	// ResidentBytes estimates the memory a searching process holds for this index: the packed sign
+	// codes of every page plus their bookkeeping. Exact scoring reads vectors through the page cache
+	// (the memory map), which the kernel can evict; a full exact scan touches VectorBytes.
+	ResidentBytes int64 `json:"resident_bytes"`
+}
+
+// Stats returns figures about the index.
+func (s *Store) Stats() (*Stats, error) {
+	st := &Stats{Path: s.path}
+	if fi, err := os.Stat(s.path); err == nil {
+		st.FileBytes = fi.Size()
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		st.Dim = dim(tx)
+		sum := func(bucket []byte, f func(k, v []byte)) error {
+			b := tx.Bucket(bucket)
+			if b == nil {
+				return nil
+			}
+			return b.ForEach(func(k, v []byte) error { f(k, v); return nil })
+		}
+		if err := sum(bucketDocs, func(k, v []byte) { st.Documents++ }); err != nil {
+			return err
+		}
+		err := sum(bucketVectors, func(k, v []byte) {
+			st.Pages++
+			st.VectorBytes += int64(len(v))
+			if st.Dim > 0 {
+				n := int64(len(v) / 2 / st.Dim)
+				st.Vectors += n
+				st.ResidentBytes += (n+7)/8*8*int64(maxsimWords(st.Dim))*8 + pageOverhead
+			}
+		})
+		if err != nil {
+			return err
+		}
+		if err := sum(bucketCodes, func(k, v []byte) { st.CodeBytes += int64(len(v)) }); err != nil {
+			return err
+		}
+		for _, b := range [][]byte{bucketThumbs, bucketPreviews} {
+			if err := sum(b, func(k, v []byte) { st.ImageBytes += int64(len(v)) }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("index stats: %w", err)
+	}
+	if st.Pages > 0 {
+		st.BytesPerPage = float64(st.FileBytes) / float64(st.Pages)
+		st.VectorBytesPerPage = float64(st.VectorBytes) / float64(st.Pages)
+	}
+	return st, nil
+}
+
+// pageOverhead is the bookkeeping per page in the in-memory code snapshot (pageCodes and slice
+// headers), rounded up.
+const pageOverhead = 80
+
+func maxsimWords(dim int) int { return (dim + 63) / 64 }

@@ -1,0 +1,226 @@
+package modelbuild
+
+import (
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/colsmol/colsmol/internal/ort"
+)
+
+// pageVectors embeds a one-tile page prompt with a model folder's graphs: [L][128] vectors.
+func pageVectors(t *testing.T, dir string, tile []float32) [][]float32 {
+	e, L := promptEmbeds(t, dir, tile)
+	pos := make([]int64, L)
+	for i := range pos {
+		pos[i] = int64(i)
+	}
+	txt := openSession(t, filepath.Join(dir, "onnx", "text_embeddings.onnx"))
+	r := run(t, txt, map[string]ort.Tensor{"inputs_embeds": e, "attention_mask": ort.I64(make1(L), 1, int64(L)), "position_ids": ort.I64(pos, 1, int64(L))}, "embeddings")["embeddings"]
+	out := make([][]float32, L)
+	for i := range out {
+		out[i] = r.F32[i*128 : (i+1)*128]
+	}
+	return out
+}
+
+// TestQuantizedCloseToFP32: the int8 and q4 retrievers' vectors stay close to the fp32 ones, vector by
+// vector, and the graphs really use the integer kernels.
+func TestQuantizedCloseToFP32(t *testing.T) {
+	initORT(t)
+	f := buildRandom(t, "tiny-colsmol", 1, "fp32")
+	for _, c := range []struct {
+		precision, kernel string
+		minMean           float64
+	}{
+		{"int8", "DynamicQuantizeMatMul", 0.99},
+		{"q4", "MatMulNBits", 0.9}, // 4-bit weights on 32-wide tiny layers: about 0.94
+	} {
+		q := buildRandom(t, "tiny-colsmol", 1, c.precision)
+		if ops := fusedOps(t, filepath.Join(q, "onnx", "vision_encoder.onnx")); !strings.Contains(ops, c.kernel) {
+			t.Errorf("%s vision graph does not use %s: %s", c.precision, c.kernel, ops)
+		}
+		minCos, sum, n := 1.0, 0.0, 0
+		for _, tile := range [][]float32{syntheticTile(512, 0, 1), syntheticTile(512, 1, 2), syntheticTile(512, 2, 3)} {
+			a, b := pageVectors(t, f, tile), pageVectors(t, q, tile)
+			for i := range a {
+				c := cosine(a[i], b[i])
+				minCos = math.Min(minCos, c)
+				sum += c
+				n++
+			}
+		}
+		t.Logf("tiny-colsmol %s vs fp32: per-vector cosine mean %.5f, min %.5f over %d vectors", c.precision, sum/float64(n), minCos, n)
+		if sum/float64(n) < c.minMean {
+			t.Errorf("%s: mean per-vector cosine %.4f < %g", c.precision, sum/float64(n), c.minMean)
+		}
+	}
+}
+
+// TestInt8GreedyAgreement reports how often the int8 generator's greedy tokens agree with fp32's.
+func TestInt8GreedyAgreement(t *testing.T) {
+	initORT(t)
+	f := buildRandom(t, "tiny-smolvlm", 1, "fp32")
+	q := buildRandom(t, "tiny-smolvlm", 1, "int8")
+	agree, total := 0, 0
+	for k, tile := range [][]float32{syntheticTile(512, 0, 1), syntheticTile(512, 1, 2), syntheticTile(512, 2, 3)} {
+		ef, L := promptEmbeds(t, f, tile)
+		eq, _ := promptEmbeds(t, q, tile)
+		a, b := greedy(t, f, ef, L, 8), greedy(t, q, eq, L, 8)
+		total += len(a)
+		for i := range a {
+			if a[i] != b[i] {
+				break // after the first difference the continuations are not comparable
+			}
+			agree++
+		}
+		t.Logf("image %d: fp32 %v, int8 %v", k, a, b)
+	}
+	t.Logf("tiny-smolvlm int8 vs fp32: %d of %d greedy tokens agree (identical prefixes)", agree, total)
+	if agree == 0 {
+		t.Errorf("int8 and fp32 disagree on every first token")
+	}
+}
+
+// queryVectors embeds token ids with the retriever's text path (no image): [L][128].
+func queryVectors(t *testing.T, dir string, ids []int64) [][]float32 {
+	emb := openSession(t, filepath.Join(dir, "onnx", "embed_tokens.onnx"))
+	e := run(t, emb, map[string]ort.Tensor{"input_ids": ort.I64(ids, 1, int64(len(ids)))}, "inputs_embeds")["inputs_embeds"]
+	L := len(ids)
+	pos := make([]int64, L)
+	for i := range pos {
+		pos[i] = int64(i)
+	}
+	txt := openSession(t, filepath.Join(dir, "onnx", "text_embeddings.onnx"))
+	r := run(t, txt, map[string]ort.Tensor{"inputs_embeds": e, "attention_mask": ort.I64(make1(L), 1, int64(L)), "position_ids": ort.I64(pos, 1, int64(L))}, "embeddings")["embeddings"]
+	out := make([][]float32, L)
+	for i := range out {
+		out[i] = r.F32[i*128 : (i+1)*128]
+	}
+	return out
+}
+
+func maxSim(q, d [][]float32) float64 {
+	var s float64
+	for _, qv := range q {
+		best := math.Inf(-1)
+		for _, dv := range d {
+			var dot float64
+			for k := range qv {
+				dot += float64(qv[k]) * float64(dv[k])
+			}
+			best = math.Max(best, dot)
+		}
+		s += best
+	}
+	return s
+}
+
+func ranking(q [][]float32, pages [][][]float32) []int {
+	idx := make([]int, len(pages))
+	scores := make([]float64, len(pages))
+	for i := range pages {
+		idx[i] = i
+		scores[i] = maxSim(q, pages[i])
+	}
+	sort.Slice(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
+	return idx
+}
+
+// TestInt8RankingAgreement measures, on the tiny retriever, how far int8 changes MaxSim rankings of a set of
+// pages for a set of queries (top-1 agreement and top-5 overlap).
+func TestInt8RankingAgreement(t *testing.T) {
+	initORT(t)
+	f := buildRandom(t, "tiny-colsmol", 1, "fp32")
+	q := buildRandom(t, "tiny-colsmol", 1, "int8")
+	var pf, pq [][][]float32
+	for k := 0; k < 8; k++ {
+		tile := syntheticTile(512, k%3, uint64(k+10))
+		pf = append(pf, pageVectors(t, f, tile))
+		pq = append(pq, pageVectors(t, q, tile))
+	}
+	r := rand.New(rand.NewPCG(9, 9))
+	top1, overlap, nq := 0, 0, 6
+	for k := 0; k < nq; k++ {
+		ids := []int64{}
+		for i := 0; i < 8; i++ {
+			ids = append(ids, int64(100+r.IntN(40000)))
+		}
+		for i := 0; i < 10; i++ {
+			ids = append(ids, 49279)
+		}
+		a := ranking(queryVectors(t, f, ids), pf)
+		b := ranking(queryVectors(t, q, ids), pq)
+		if a[0] == b[0] {
+			top1++
+		}
+		in := map[int]bool{}
+		for _, x := range a[:5] {
+			in[x] = true
+		}
+		for _, x := range b[:5] {
+			if in[x] {
+				overlap++
+			}
+		}
+	}
+	t.Logf("tiny-colsmol int8 vs fp32 over 8 pages × %d queries: top-1 agreement %d/%d, top-5 overlap %d/%d", nq, top1, nq, overlap, 5*nq)
+	if top1 < nq/2 {
+		t.Errorf("int8 changes the best page for %d of %d queries", nq-top1, nq)
+	}
+}
+
+// TestQ4PackingExact: with float32 arithmetic (accuracy_level 0), the q4 graphs compute exactly what fp32
+// graphs compute from the same 4-bit-rounded weights, so the nibble packing and scales are right.
+func TestQ4PackingExact(t *testing.T) {
+	initORT(t)
+	old := q4AccuracyLevel
+	q4AccuracyLevel = 0
+	defer func() { q4AccuracyLevel = old }()
+	cfg, _ := presetConfig("tiny-colsmol")
+	w := randomWeights(cfg, 1)
+	dir := t.TempDir()
+	qg := buildVision(cfg, &weightSet{m: w}, &quantizer{q4: true})
+	// Round every quantized weight [out, in] the way q4Linear does: blocks of 32 along in, per row.
+	for name, tw := range w {
+		quantized := strings.Contains(name, "vision_model.encoder.layers.") && !strings.Contains(name, "layer_norm") && strings.HasSuffix(name, ".weight") || name == nConnW
+		if !quantized {
+			continue
+		}
+		out, in := tw.Shape[0], tw.Shape[1]
+		d := tw.Data
+		for o := int64(0); o < out; o++ {
+			for lo := int64(0); lo < in; lo += q4BlockSize {
+				hi := min(lo+q4BlockSize, in)
+				var m float64
+				for k := lo; k < hi; k++ {
+					m = math.Max(m, math.Abs(float64(d[o*in+k])))
+				}
+				s := float32(m / 7)
+				if s == 0 {
+					s = 1
+				}
+				for k := lo; k < hi; k++ {
+					v := math.Max(0, math.Min(15, math.RoundToEven(float64(d[o*in+k])/float64(s))+8))
+					d[o*in+k] = float32(v-8) * s
+				}
+			}
+		}
+	}
+	fg := buildVision(cfg, &weightSet{m: w}, fp32)
+	for name, g := range map[string]*graph{"q4": qg, "fp32": fg} {
+		if err := g.save(filepath.Join(dir, name, "onnx", "vision_encoder.onnx")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := runVision(t, filepath.Join(dir, "q4"), [][]float32{refTile(0, 512)}, 512)
+	b := runVision(t, filepath.Join(dir, "fp32"), [][]float32{refTile(0, 512)}, 512)
+	if d := maxAbsDiff(a.F32, b.F32); d > 1e-4 {
+		t.Errorf("q4 graph differs from fp32 with the same rounded weights by %g", d)
+	} else {
+		t.Logf("max abs diff %g", d)
+	}
+}
