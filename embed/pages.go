@@ -79,7 +79,7 @@ func (e *Embedder) acquireLane(ctx context.Context) (release func(), err error) 
 // Preprocessing runs before the page lane is taken, so that concurrent callers prepare their next page
 // while another page is in the vision graph.
 func (e *Embedder) preparePage(ctx context.Context, index int, img *vlm.RGB) (*preparedPage, error) {
-	in, err := e.documentInputs(img)
+	in, err := e.documentInputs(ctx, img)
 	if err != nil {
 		return nil, err
 	}
@@ -99,10 +99,11 @@ func (e *Embedder) preparePage(ctx context.Context, index int, img *vlm.RGB) (*p
 	return &preparedPage{index: index, ids: in.InputIDs, mask: in.AttentionMask, features: feats, featDim: dim, tiles: firstTiles(in)}, nil
 }
 
-// documentInputs builds the model inputs of one page (prompt, ids, tiles).
-func (e *Embedder) documentInputs(img *vlm.RGB) (*vlm.Inputs, error) {
+// documentInputs builds the model inputs of one page (prompt, ids, tiles), with the processor EmbedPagesAt
+// put into ctx if any.
+func (e *Embedder) documentInputs(ctx context.Context, img *vlm.RGB) (*vlm.Inputs, error) {
 	t0 := time.Now()
-	in, err := e.proc.Document(img)
+	in, err := processorFor(ctx, e.proc).Document(img)
 	since(&e.stats.preprocess, t0)
 	if err != nil {
 		return nil, fmt.Errorf("prepare the model inputs: %w", err)
@@ -223,7 +224,7 @@ func (e *Embedder) textEmbeddings(ctx context.Context, embeds []float32, dim int
 
 // singlePage embeds one page with the single-graph layout.
 func (e *Embedder) singlePage(ctx context.Context, img *vlm.RGB) (Page, error) {
-	in, err := e.documentInputs(img)
+	in, err := e.documentInputs(ctx, img)
 	if err != nil {
 		return Page{}, err
 	}

@@ -11,41 +11,54 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
-	"sort"
+	"regexp"
+	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/colsmol/colsmol/internal/ort"
 	"github.com/colsmol/colsmol/internal/vlm"
 )
 
+// DefaultMaxNewTokens is the token budget of a generation when Params.MaxNewTokens is 0.
+const DefaultMaxNewTokens = 256
+
+// DefaultPrefillChunk is the most prompt tokens one decoder run takes during prefill when
+// Options.PrefillChunk is 0. A run's logits are chunk × vocabulary floats (2048 × 49280 × 4 B = 400 MB), so
+// longer prompts (many pages) are fed in pieces over the KV cache instead of all at once.
+const DefaultPrefillChunk = 2048
+
+// ErrContextTooLong is wrapped by the error Generate returns when the prompt does not fit the model's context.
+var ErrContextTooLong = errors.New("the prompt is too long for the model's context")
+
 // Options configure how the generator's graphs run.
 type Options struct {
 	Threads int    // ONNX Runtime intra-op threads per graph; 0 means the core count
 	Device  string // "cpu" (default) or "cuda"
+	// PrefillChunk is the most prompt tokens per decoder run during prefill; 0 means DefaultPrefillChunk, a
+	// negative value runs the whole prompt at once.
+	PrefillChunk int
 }
 
 // Params control one generation.
 type Params struct {
-	MaxNewTokens int     // most tokens to generate; 0 means 256
+	MaxNewTokens int     // most tokens to generate; 0 means DefaultMaxNewTokens
 	Temperature  float64 // 0 means greedy decoding
 	TopP         float64 // nucleus sampling mass in (0,1]; 0 or 1 keeps every token
-	Seed         int64   // seed of the sampler, for reproducible sampling
+	Seed         int64   // seed of the sampler: the same seed, prompt and model give the same tokens
 }
 
 // Result is what a generation produced.
 type Result struct {
 	Tokens       []int64 // generated ids, the stop token included when one was generated
-	Text         string  // decoded answer without special tokens
+	Text         string  // decoded answer without special tokens, trimmed
 	PromptTokens int     // length of the prompt in tokens
-	StopReason   string  // "eos" or "length"
+	StopReason   string  // "eos" (a stop token) or "length" (the budget or the context was used up)
 }
 
-// textConfig is the part of config.json that shapes the decoder's KV cache.
+// textConfig is the part of config.json's text_config the generator reads.
 type textConfig struct {
 	NumHiddenLayers   int `json:"num_hidden_layers"`
 	NumAttentionHeads int `json:"num_attention_heads"`
@@ -67,42 +80,44 @@ type generationConfig struct {
 
 // Generator holds the three sessions of a SmolVLM model folder. It is safe for concurrent use.
 type Generator struct {
-	dir      string
-	proc     *vlm.Processor
-	vision   *ort.Session
-	embed    *ort.Session
-	decoder  *ort.Session
-	layers   int
-	kvHeads  int
-	headDim  int
-	maxPos   int
-	imageTok int64
-	eos      map[int64]bool
+	dir          string
+	proc         *vlm.Processor
+	vision       *ort.Session
+	embed        *ort.Session
+	decoder      *ort.Session
+	layers       int
+	kvHeads      int
+	headDim      int
+	maxPos       int
+	imageTok     int64
+	eos          map[int64]bool
+	prefillChunk int
+	hasPosIDs    bool // the decoder declares position_ids
+	hasCacheFlag bool // the decoder declares use_cache_branch (optimum's merged decoders)
+
+	// logitsHook, when set (tests), sees the logits row each token is picked from.
+	logitsHook func(step int, logits []float32)
 }
+
+var pastKeyRE = regexp.MustCompile(`^past_key_values\.(\d+)\.(key|value)$`)
 
 // Open loads a generator model folder (config.json, processor files and onnx/{vision_encoder,embed_tokens,
 // decoder_model_merged}.onnx). ort.Init must have been called.
 func Open(dir string, o Options) (*Generator, error) {
 	var cfg modelConfig
 	if err := readJSON(filepath.Join(dir, "config.json"), &cfg); err != nil {
-		return nil, fmt.Errorf("open generator %s: %w", dir, err)
+		return nil, fmt.Errorf("open generator %s: %w; a SmolVLM model folder holds config.json, the processor files and onnx/", dir, err)
 	}
 	tc := cfg.TextConfig
 	if tc.NumHiddenLayers <= 0 || tc.NumAttentionHeads <= 0 {
 		return nil, fmt.Errorf("open generator %s: config.json has no text_config with num_hidden_layers and num_attention_heads; is this a SmolVLM (idefics3) model folder?", dir)
 	}
-	g := &Generator{dir: dir, layers: tc.NumHiddenLayers, kvHeads: tc.NumKeyValueHeads, headDim: tc.HeadDim, maxPos: tc.MaxPositions, imageTok: cfg.ImageTokenID}
-	if g.kvHeads == 0 {
-		g.kvHeads = tc.NumAttentionHeads
-	}
-	if g.headDim == 0 {
-		g.headDim = tc.HiddenSize / tc.NumAttentionHeads
-	}
-	if g.maxPos == 0 {
+	g := &Generator{dir: dir, maxPos: tc.MaxPositions, imageTok: cfg.ImageTokenID, prefillChunk: o.PrefillChunk}
+	if g.maxPos <= 0 {
 		g.maxPos = 8192
 	}
-	if g.imageTok == 0 {
-		g.imageTok = 49190
+	if g.prefillChunk == 0 {
+		g.prefillChunk = DefaultPrefillChunk
 	}
 	g.eos = map[int64]bool{}
 	var gc generationConfig
@@ -117,8 +132,11 @@ func Open(dir string, o Options) (*Generator, error) {
 		return nil, fmt.Errorf("open generator %s: %w", dir, err)
 	}
 	g.proc = proc
-	if id, ok := proc.Tok.TokenID("<end_of_utterance>"); ok {
+	if id, ok := proc.Tok.TokenID(vlm.TokEndOfUtterance); ok {
 		g.eos[id] = true
+	}
+	if g.imageTok == 0 {
+		g.imageTok = proc.ImageTokenID()
 	}
 	so := ort.Options{Threads: o.Threads, Device: o.Device}
 	for _, s := range []struct {
@@ -128,7 +146,7 @@ func Open(dir string, o Options) (*Generator, error) {
 		p := filepath.Join(dir, "onnx", s.name)
 		if _, err := os.Stat(p); err != nil {
 			g.Close()
-			return nil, fmt.Errorf("open generator %s: missing onnx/%s; a SmolVLM model folder needs vision_encoder.onnx, embed_tokens.onnx and decoder_model_merged.onnx (pull one with `colsmol model pull smolvlm-256m-instruct`)", dir, s.name)
+			return nil, fmt.Errorf("open generator %s: missing onnx/%s; a SmolVLM model folder needs vision_encoder.onnx, embed_tokens.onnx and decoder_model_merged.onnx (get one with `colsmol model pull smolvlm-256m-instruct`)", dir, s.name)
 		}
 		sess, err := ort.NewSession(p, so)
 		if err != nil {
@@ -137,11 +155,76 @@ func Open(dir string, o Options) (*Generator, error) {
 		}
 		*s.dst = sess
 	}
+	if err := g.readDecoderInputs(tc); err != nil {
+		g.Close()
+		return nil, fmt.Errorf("open generator %s: %w", dir, err)
+	}
 	return g, nil
+}
+
+// readDecoderInputs takes the KV-cache layout from the decoder's declared inputs (layers, kv heads, head size,
+// element type) and checks that every input is one the loop knows how to feed.
+func (g *Generator) readDecoderInputs(tc textConfig) error {
+	layers := map[int]bool{}
+	for _, in := range g.decoder.Inputs() {
+		switch in.Name {
+		case "inputs_embeds", "attention_mask":
+			continue
+		case "position_ids":
+			g.hasPosIDs = true
+			continue
+		case "use_cache_branch":
+			g.hasCacheFlag = true
+			continue
+		}
+		m := pastKeyRE.FindStringSubmatch(in.Name)
+		if m == nil {
+			return fmt.Errorf("decoder_model_merged.onnx has input %q, which colsmol does not feed; expected inputs_embeds, attention_mask, position_ids and past_key_values.*", in.Name)
+		}
+		if in.Type != "float32" {
+			return fmt.Errorf("decoder_model_merged.onnx keeps its KV cache in %s; colsmol runs float32 caches only (use the fp32, int8, q4 or bnb4 variant, not fp16 or q4f16)", in.Type)
+		}
+		if len(in.Dims) != 4 {
+			return fmt.Errorf("decoder_model_merged.onnx input %s has %d dimensions, want 4 [batch, kv heads, past, head size]", in.Name, len(in.Dims))
+		}
+		i, _ := strconv.Atoi(m[1])
+		layers[i] = true
+		if in.Dims[1] > 0 {
+			g.kvHeads = int(in.Dims[1])
+		}
+		if in.Dims[3] > 0 {
+			g.headDim = int(in.Dims[3])
+		}
+	}
+	g.layers = len(layers)
+	for i := 0; i < g.layers; i++ {
+		if !layers[i] {
+			return fmt.Errorf("decoder_model_merged.onnx has no past_key_values.%d inputs but has %d layers", i, g.layers)
+		}
+	}
+	if g.layers == 0 {
+		return errors.New("decoder_model_merged.onnx has no past_key_values.* inputs; colsmol needs a decoder with a KV cache (the merged decoder of the SmolVLM ONNX export)")
+	}
+	if g.kvHeads == 0 {
+		g.kvHeads = tc.NumKeyValueHeads
+		if g.kvHeads == 0 {
+			g.kvHeads = tc.NumAttentionHeads
+		}
+	}
+	if g.headDim == 0 {
+		g.headDim = tc.HeadDim
+		if g.headDim == 0 {
+			g.headDim = tc.HiddenSize / tc.NumAttentionHeads
+		}
+	}
+	return nil
 }
 
 // Processor returns the input processor of the model folder (prompts, images, tokenizer).
 func (g *Generator) Processor() *vlm.Processor { return g.proc }
+
+// ContextLength returns the most tokens (prompt and answer together) the model attends to.
+func (g *Generator) ContextLength() int { return g.maxPos }
 
 // Close releases the sessions.
 func (g *Generator) Close() error {
@@ -154,106 +237,152 @@ func (g *Generator) Close() error {
 	return errors.Join(errs...)
 }
 
-// Generate runs prefill on the prompt (and its images) and decodes until a stop token or the budget.
-// onToken, when not nil, is called with each new token id and the text it adds to the answer (possibly empty
-// while a multi-byte character is incomplete); an error from onToken stops generation with that error.
-func (g *Generator) Generate(ctx context.Context, in *vlm.Inputs, p Params, onToken func(id int64, text string) error) (*Result, error) {
-	maxNew := p.MaxNewTokens
-	if maxNew <= 0 {
-		maxNew = 256
-	}
-	S := len(in.InputIDs)
-	if S == 0 {
-		return nil, errors.New("generate: empty prompt")
-	}
-	if S+maxNew > g.maxPos {
-		if S >= g.maxPos {
-			return nil, fmt.Errorf("generate: the prompt has %d tokens but the model's context holds %d; ask about fewer pages (--k) or smaller images", S, g.maxPos)
-		}
-		maxNew = g.maxPos - S
-	}
-	emb, D, err := g.embedIDs(in.InputIDs)
-	if err != nil {
-		return nil, err
-	}
-	if err := g.mergeImages(ctx, in, emb, D); err != nil {
-		return nil, err
-	}
+// kvCache holds the decoder's past keys and values by input name, and how many positions they cover.
+type kvCache struct {
+	tensors map[string]ort.Tensor
+	length  int
+}
 
-	past := make(map[string]ort.Tensor, 2*g.layers)
+// emptyCache returns the zero-length cache of the first decoder run.
+func (g *Generator) emptyCache() *kvCache {
+	c := &kvCache{tensors: make(map[string]ort.Tensor, 2*g.layers)}
 	for i := 0; i < g.layers; i++ {
 		empty := ort.Tensor{Shape: []int64{1, int64(g.kvHeads), 0, int64(g.headDim)}, F32: []float32{}}
-		past[fmt.Sprintf("past_key_values.%d.key", i)] = empty
-		past[fmt.Sprintf("past_key_values.%d.value", i)] = empty
+		c.tensors[fmt.Sprintf("past_key_values.%d.key", i)] = empty
+		c.tensors[fmt.Sprintf("past_key_values.%d.value", i)] = empty
+	}
+	return c
+}
+
+// decode runs the decoder on n new embedded positions (emb, n×D floats) after the cached ones and returns the
+// logits of the last new position and the cache extended by the n positions.
+func (g *Generator) decode(ctx context.Context, emb []float32, n, D int, cache *kvCache) ([]float32, *kvCache, error) {
+	total := cache.length + n
+	in := make(map[string]ort.Tensor, len(cache.tensors)+4)
+	for k, v := range cache.tensors {
+		in[k] = v
+	}
+	in["inputs_embeds"] = ort.Tensor{Shape: []int64{1, int64(n), int64(D)}, F32: emb}
+	in["attention_mask"] = ort.Tensor{Shape: []int64{1, int64(total)}, I64: ones(total)}
+	if g.hasPosIDs {
+		in["position_ids"] = ort.Tensor{Shape: []int64{1, int64(n)}, I64: arange(cache.length, n)}
+	}
+	if g.hasCacheFlag {
+		in["use_cache_branch"] = ort.Tensor{Shape: []int64{1}, Bool: []bool{cache.length > 0}}
 	}
 	outNames := make([]string, 0, 1+2*g.layers)
 	outNames = append(outNames, "logits")
 	for i := 0; i < g.layers; i++ {
 		outNames = append(outNames, fmt.Sprintf("present.%d.key", i), fmt.Sprintf("present.%d.value", i))
 	}
+	out, err := g.decoder.RunContext(ctx, in, outNames)
+	if err != nil {
+		return nil, nil, err
+	}
+	logits := out["logits"]
+	V := int(logits.Shape[len(logits.Shape)-1])
+	// Copy the last row so that the (possibly large) logits of the whole chunk can be freed.
+	last := append([]float32(nil), logits.F32[len(logits.F32)-V:]...)
+	next := &kvCache{tensors: make(map[string]ort.Tensor, 2*g.layers), length: total}
+	for i := 0; i < g.layers; i++ {
+		next.tensors[fmt.Sprintf("past_key_values.%d.key", i)] = out[fmt.Sprintf("present.%d.key", i)]
+		next.tensors[fmt.Sprintf("past_key_values.%d.value", i)] = out[fmt.Sprintf("present.%d.value", i)]
+	}
+	return last, next, nil
+}
 
+// prefill embeds the prompt, writes the image features into its <image> positions and runs it through the
+// decoder in chunks of at most g.prefillChunk tokens. It returns the logits of the last prompt position.
+func (g *Generator) prefill(ctx context.Context, in *vlm.Inputs) ([]float32, *kvCache, int, error) {
+	emb, D, err := g.embedIDs(ctx, in.InputIDs)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if err := g.mergeImages(ctx, in, emb, D); err != nil {
+		return nil, nil, 0, err
+	}
+	S := len(in.InputIDs)
+	chunk := g.prefillChunk
+	if chunk < 0 || chunk > S {
+		chunk = S
+	}
+	cache := g.emptyCache()
+	var logits []float32
+	for off := 0; off < S; off += chunk {
+		n := min(chunk, S-off)
+		logits, cache, err = g.decode(ctx, emb[off*D:(off+n)*D], n, D, cache)
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("generate: decoder prefill (prompt tokens %d-%d of %d): %w", off+1, off+n, S, err)
+		}
+	}
+	return logits, cache, D, nil
+}
+
+// Generate runs prefill on the prompt (and its images) and decodes until a stop token or the budget.
+// onToken, when not nil, is called with each new token id and the text it adds to the answer; the pieces put
+// together are the answer (leading white space dropped), and a piece is empty while a character split over
+// several tokens is incomplete, so a piece never holds part of a UTF-8 sequence. An error from onToken stops
+// generation with that error.
+func (g *Generator) Generate(ctx context.Context, in *vlm.Inputs, p Params, onToken func(id int64, text string) error) (*Result, error) {
+	maxNew := p.MaxNewTokens
+	if maxNew <= 0 {
+		maxNew = DefaultMaxNewTokens
+	}
+	S := len(in.InputIDs)
+	if S == 0 {
+		return nil, errors.New("generate: empty prompt")
+	}
+	if S >= g.maxPos {
+		return nil, fmt.Errorf("generate: %w: it has %d tokens and the model attends to %d at most; ask about fewer pages (--k) or smaller images",
+			ErrContextTooLong, S, g.maxPos)
+	}
+	maxNew = min(maxNew, g.maxPos-S)
+
+	logits, cache, D, err := g.prefill(ctx, in)
+	if err != nil {
+		return nil, err
+	}
 	rng := rand.New(rand.NewSource(p.Seed))
 	res := &Result{PromptTokens: S, StopReason: "length"}
-	attended := S
-	stepEmb, stepLen, posStart := emb, S, 0
-	prevText := ""
-	for step := 0; step < maxNew; step++ {
-		if err := ctx.Err(); err != nil {
-			return res, err
+	var stream textStream
+	for step := 0; ; step++ {
+		if g.logitsHook != nil {
+			g.logitsHook(step, logits)
 		}
-		in := map[string]ort.Tensor{
-			"inputs_embeds":  {Shape: []int64{1, int64(stepLen), int64(D)}, F32: stepEmb},
-			"attention_mask": {Shape: []int64{1, int64(attended)}, I64: ones(attended)},
-			"position_ids":   {Shape: []int64{1, int64(stepLen)}, I64: arange(posStart, stepLen)},
-		}
-		for k, v := range past {
-			in[k] = v
-		}
-		out, err := g.decoder.Run(in, outNames)
-		if err != nil {
-			return res, fmt.Errorf("generate: decoder step %d: %w", step, err)
-		}
-		logits := out["logits"]
-		V := int(logits.Shape[len(logits.Shape)-1])
-		last := logits.F32[len(logits.F32)-V:]
-		tok := pick(last, p, rng)
+		tok := pick(logits, p, rng)
 		res.Tokens = append(res.Tokens, tok)
-		text := g.proc.Tok.Decode(stripStop(res.Tokens, g.eos), true)
-		delta := ""
-		if !strings.HasSuffix(text, string(utf8.RuneError)) && strings.HasPrefix(text, prevText) {
-			delta = text[len(prevText):]
-			prevText = text
-		}
+		stop := g.eos[tok]
+		last := stop || step+1 >= maxNew
 		if onToken != nil {
-			if err := onToken(tok, delta); err != nil {
+			piece := stream.next(g.proc.Tok.Decode(stripStop(res.Tokens, g.eos), true), last)
+			if err := onToken(tok, piece); err != nil {
 				return res, err
 			}
 		}
-		if g.eos[tok] {
+		if stop {
 			res.StopReason = "eos"
+		}
+		if last {
 			break
 		}
-		for i := 0; i < g.layers; i++ {
-			past[fmt.Sprintf("past_key_values.%d.key", i)] = out[fmt.Sprintf("present.%d.key", i)]
-			past[fmt.Sprintf("past_key_values.%d.value", i)] = out[fmt.Sprintf("present.%d.value", i)]
+		if err := ctx.Err(); err != nil {
+			return res, err
 		}
-		if attended+1 > g.maxPos {
-			break
-		}
-		stepEmb, _, err = g.embedIDs([]int64{tok})
+		emb, _, err := g.embedIDs(ctx, []int64{tok})
 		if err != nil {
 			return res, err
 		}
-		posStart, stepLen = attended, 1
-		attended++
+		if logits, cache, err = g.decode(ctx, emb, 1, D, cache); err != nil {
+			return res, fmt.Errorf("generate: decoder step %d: %w", step+1, err)
+		}
 	}
 	res.Text = strings.TrimSpace(g.proc.Tok.Decode(stripStop(res.Tokens, g.eos), true))
 	return res, nil
 }
 
 // embedIDs runs the token-embedding graph on a batch of one sequence.
-func (g *Generator) embedIDs(ids []int64) ([]float32, int, error) {
-	out, err := g.embed.Run(map[string]ort.Tensor{"input_ids": {Shape: []int64{1, int64(len(ids))}, I64: ids}}, []string{"inputs_embeds"})
+func (g *Generator) embedIDs(ctx context.Context, ids []int64) ([]float32, int, error) {
+	out, err := g.embed.RunContext(ctx, map[string]ort.Tensor{"input_ids": {Shape: []int64{1, int64(len(ids))}, I64: ids}}, []string{"inputs_embeds"})
 	if err != nil {
 		return nil, 0, fmt.Errorf("generate: embed tokens: %w", err)
 	}
@@ -261,7 +390,9 @@ func (g *Generator) embedIDs(ids []int64) ([]float32, int, error) {
 	return e.F32, int(e.Shape[len(e.Shape)-1]), nil
 }
 
-// mergeImages runs the vision encoder one tile at a time and writes the features into the <image> rows of emb.
+// mergeImages runs the vision encoder one tile at a time (tiles are encoded independently, and one at a time
+// keeps the attention buffers of the vision graph small) and writes the features into the <image> rows of emb,
+// in order.
 func (g *Generator) mergeImages(ctx context.Context, in *vlm.Inputs, emb []float32, D int) error {
 	var slots []int
 	for i, id := range in.InputIDs {
@@ -283,9 +414,6 @@ func (g *Generator) mergeImages(ctx context.Context, in *vlm.Inputs, emb []float
 	}
 	next := 0
 	for t := 0; t < nTiles; t++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		pix := in.PixelValues[t*tilePix : (t+1)*tilePix]
 		mask := make([]bool, ts*ts)
 		if in.PixelMask != nil {
@@ -295,12 +423,12 @@ func (g *Generator) mergeImages(ctx context.Context, in *vlm.Inputs, emb []float
 				mask[i] = true
 			}
 		}
-		out, err := g.vision.Run(map[string]ort.Tensor{
+		out, err := g.vision.RunContext(ctx, map[string]ort.Tensor{
 			"pixel_values":         {Shape: []int64{1, 1, 3, int64(ts), int64(ts)}, F32: pix},
 			"pixel_attention_mask": {Shape: []int64{1, 1, int64(ts), int64(ts)}, Bool: mask},
 		}, []string{"image_features"})
 		if err != nil {
-			return fmt.Errorf("generate: vision encoder tile %d: %w", t+1, err)
+			return fmt.Errorf("generate: vision encoder tile %d of %d: %w", t+1, nTiles, err)
 		}
 		f := out["image_features"].F32
 		rows := len(f) / D
@@ -316,58 +444,6 @@ func (g *Generator) mergeImages(ctx context.Context, in *vlm.Inputs, emb []float
 		return fmt.Errorf("generate: %d image feature rows for %d <image> tokens; the prompt and the images do not match", next, len(slots))
 	}
 	return nil
-}
-
-// pick chooses the next token: argmax when greedy, else temperature and nucleus sampling.
-func pick(logits []float32, p Params, rng *rand.Rand) int64 {
-	if p.Temperature <= 0 {
-		best := 0
-		for i, v := range logits {
-			if v > logits[best] {
-				best = i
-			}
-		}
-		return int64(best)
-	}
-	type cand struct {
-		id int
-		p  float64
-	}
-	maxL := float64(logits[0])
-	for _, v := range logits {
-		maxL = math.Max(maxL, float64(v))
-	}
-	cs := make([]cand, len(logits))
-	var sum float64
-	for i, v := range logits {
-		e := math.Exp((float64(v) - maxL) / p.Temperature)
-		cs[i] = cand{i, e}
-		sum += e
-	}
-	sort.Slice(cs, func(a, b int) bool { return cs[a].p > cs[b].p })
-	keep := len(cs)
-	if p.TopP > 0 && p.TopP < 1 {
-		acc := 0.0
-		for i, c := range cs {
-			acc += c.p / sum
-			if acc >= p.TopP {
-				keep = i + 1
-				break
-			}
-		}
-	}
-	var kept float64
-	for _, c := range cs[:keep] {
-		kept += c.p
-	}
-	r := rng.Float64() * kept
-	for _, c := range cs[:keep] {
-		r -= c.p
-		if r <= 0 {
-			return int64(c.id)
-		}
-	}
-	return int64(cs[keep-1].id)
 }
 
 func stripStop(ids []int64, eos map[int64]bool) []int64 {

@@ -84,9 +84,10 @@ func (s *Server) ask(ctx context.Context, q string, k int, onToken func(string) 
 
 // sseWriter writes server-sent events from several goroutines.
 type sseWriter struct {
-	mu sync.Mutex
-	c  *gin.Context
-	rc *http.ResponseController
+	mu      sync.Mutex
+	c       *gin.Context
+	rc      *http.ResponseController
+	timeout time.Duration // each write moves the write deadline this far ahead
 }
 
 func (w *sseWriter) send(event string, v any) error {
@@ -100,7 +101,7 @@ func (w *sseWriter) send(event string, v any) error {
 func (w *sseWriter) raw(s string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	_ = w.rc.SetWriteDeadline(time.Now().Add(WriteTimeout))
+	_ = w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
 	if _, err := w.c.Writer.WriteString(s); err != nil {
 		return err
 	}
@@ -114,14 +115,14 @@ func (s *Server) askStream(ctx context.Context, c *gin.Context, rc *http.Respons
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	c.Status(http.StatusOK)
-	w := &sseWriter{c: c, rc: rc}
+	w := &sseWriter{c: c, rc: rc, timeout: s.opt.WriteTimeout}
 	if err := w.raw(": answering\n\n"); err != nil {
 		return
 	}
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() { // comments keep the connection and any proxy alive while the model reads the pages
-		t := time.NewTicker(ssePing)
+		t := time.NewTicker(min(ssePing, s.opt.WriteTimeout/2))
 		defer t.Stop()
 		for {
 			select {

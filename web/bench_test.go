@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"image/color"
 	"io"
@@ -19,8 +20,9 @@ import (
 
 // BenchmarkServeSearch sends concurrent GET /api/v1/search requests over loopback to a server whose index
 // holds 1,000 synthetic pages of 1,092 vectors each (4×4 tiles plus the global one, as a letter page at
-// the model's full size), with queries embedded by the tiny retriever. It reports requests per second and
-// the median and 99th-percentile latency for each number of concurrent clients.
+// the model's full size). Queries are embedded by the tiny retriever (embed=tiny) or taken from vectors it
+// computed beforehand (embed=cached: the server and MaxSim alone). It reports requests per second and the
+// median and 99th-percentile latency for each number of concurrent clients.
 func BenchmarkServeSearch(b *testing.B) {
 	em := tinyRetriever(b)
 	st, db := openStore(b)
@@ -35,13 +37,25 @@ func BenchmarkServeSearch(b *testing.B) {
 		putDoc(b, st, fmt.Sprintf("/bench/doc-%03d.pdf", d), pages...)
 	}
 	b.Logf("wrote %d pages in %.1fs", docs*pagesPerDoc, time.Since(t0).Seconds())
-	o := (&library{st: st, db: db}).options(em)
-	_, base := startServer(b, o)
 	queries := []string{"quarterly revenue table", "wiring diagram of the pump", "signature on the last page",
 		"a photo of a cat", "organisation chart", "map of the region", "total amount due", "safety instructions"}
+	cached := cachedQueries{}
+	for _, q := range queries {
+		v, err := em.EmbedQuery(context.Background(), q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cached[q] = v
+	}
+	_, live := startServer(b, (&library{st: st, db: db}).options(em))
+	_, fromCache := startServer(b, (&library{st: st, db: db}).options(cached))
 
-	for _, clients := range []int{1, 4, 16} {
-		b.Run("clients="+strconv.Itoa(clients), func(b *testing.B) {
+	for _, c := range []struct {
+		embed, base string
+		clients     int
+	}{{"tiny", live, 1}, {"tiny", live, 4}, {"tiny", live, 16}, {"cached", fromCache, 1}, {"cached", fromCache, 4}} {
+		base, clients := c.base, c.clients
+		b.Run("embed="+c.embed+"/clients="+strconv.Itoa(clients), func(b *testing.B) {
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
 			var next atomic.Int64
 			lat := make([]time.Duration, b.N)
@@ -88,6 +102,17 @@ func BenchmarkServeSearch(b *testing.B) {
 			b.Logf("clients=%d: %d requests, %.1f req/s, p50 %.1f ms, p99 %.1f ms", clients, b.N, rps, p(0.50), p(0.99))
 		})
 	}
+}
+
+// cachedQueries serves query vectors computed beforehand by the tiny retriever, so that a run measures the
+// server and the search without the query's model inference (as a server with a query cache would).
+type cachedQueries map[string][][]float32
+
+func (c cachedQueries) EmbedQuery(_ context.Context, q string) ([][]float32, error) {
+	if v, ok := c[q]; ok {
+		return v, nil
+	}
+	return nil, fmt.Errorf("query %q was not embedded beforehand", q)
 }
 
 // makeBenchPage builds a page of random vectors (not normalised: the search cost does not depend on it) with

@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"image/png"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -368,4 +369,58 @@ func TestAsk_StreamsAnswer(t *testing.T) {
 			t.Errorf("greedy answers differ between the stream (%q) and JSON (%q)", final.Answer, ans.Answer)
 		}
 	})
+}
+
+// slowTokens delays every token of the real answerer, so that a stream outlasts the server's write timeout.
+type slowTokens struct {
+	web.Answerer
+	gap time.Duration
+}
+
+func (s slowTokens) Ask(ctx context.Context, q string, k int, onToken func(string) error) (*web.Answer, error) {
+	return s.Answerer.Ask(ctx, q, k, func(text string) error {
+		time.Sleep(s.gap)
+		if onToken == nil {
+			return nil
+		}
+		return onToken(text)
+	})
+}
+
+func TestServe_StreamOutlivesWriteTimeout(t *testing.T) {
+	lib, _ := plantedLibrary(t)
+	o := lib.options(tinyRetriever(t))
+	real := backend.Answerer{Store: lib.st, Embedder: tinyRetriever(t), Generator: tinyGenerator(t), Params: generate.Params{MaxNewTokens: 6}}
+	o.Answerer = slowTokens{Answerer: real, gap: 150 * time.Millisecond}
+	o.WriteTimeout = 300 * time.Millisecond
+	srv, err := web.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done; srv.Close() })
+	base := "http://" + ln.Addr().String()
+
+	for _, accept := range []string{"text/event-stream", "application/json"} {
+		start := time.Now()
+		status, body, _ := call(t, "POST", base+"/api/v1/ask", strings.NewReader(`{"question": "revenue?", "k": 1}`),
+			"Content-Type", "application/json", "Accept", accept)
+		took := time.Since(start)
+		if took < o.WriteTimeout {
+			t.Fatalf("%s: the answer took %v, less than the write timeout %v: the test proves nothing", accept, took, o.WriteTimeout)
+		}
+		ok := strings.Contains(string(body), `"tokens":[`)
+		if accept == "text/event-stream" {
+			ok = ok && strings.Contains(string(body), "event: done")
+		}
+		if status != 200 || !ok {
+			t.Errorf("%s answer over %v with a %v write timeout: %d %.300s; want the whole answer", accept, took, o.WriteTimeout, status, body)
+		}
+	}
 }

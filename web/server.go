@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -32,6 +33,9 @@ type Options struct {
 	LoopbackHostsOnly bool
 	// GeneratorName is shown in the UI next to the answer panel.
 	GeneratorName string
+	// ReadTimeout, WriteTimeout and IdleTimeout are the http.Server's timeouts for Serve; 0 means the
+	// package's constants of the same names.
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// Logger receives request errors and job lines; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -81,6 +85,9 @@ func New(o Options) (*Server, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	o.ReadTimeout = cmp.Or(o.ReadTimeout, ReadTimeout)
+	o.WriteTimeout = cmp.Or(o.WriteTimeout, WriteTimeout)
+	o.IdleTimeout = cmp.Or(o.IdleTimeout, IdleTimeout)
 	if o.UploadDir != "" {
 		abs, err := filepath.Abs(o.UploadDir)
 		if err != nil {
@@ -121,9 +128,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: ReadHeaderTimeout,
-		ReadTimeout:       ReadTimeout,
-		WriteTimeout:      WriteTimeout,
-		IdleTimeout:       IdleTimeout,
+		ReadTimeout:       s.opt.ReadTimeout,
+		WriteTimeout:      s.opt.WriteTimeout,
+		IdleTimeout:       s.opt.IdleTimeout,
 		BaseContext:       func(net.Listener) context.Context { return base },
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}

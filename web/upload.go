@@ -60,14 +60,14 @@ func (s *Server) handleUpload(c *gin.Context) {
 		return
 	}
 	for {
-		_ = rc.SetWriteDeadline(time.Now().Add(WriteTimeout))
+		_ = rc.SetWriteDeadline(time.Now().Add(s.opt.WriteTimeout))
 		select {
 		case <-j.done:
 			c.JSON(http.StatusOK, j.status())
 			return
 		case <-c.Request.Context().Done():
 			return
-		case <-time.After(WriteTimeout / 2):
+		case <-time.After(s.opt.WriteTimeout / 2):
 		}
 	}
 }

@@ -189,12 +189,12 @@ func printIndexSummary(w io.Writer, s *indexer.Summary, dryRun bool) {
 		var secs float64
 		for _, p := range s.Plan {
 			if p.Action == "new" || p.Action == "changed" {
-				fmt.Fprintf(w, "%-9s %s: %d pages, %d tiles, ~%.0f s\n", p.Action, p.Path, p.Pages, p.Tiles, p.Seconds)
+				fmt.Fprintf(w, "%-9s %s: %s, %s, ~%.0f s\n", p.Action, p.Path, plural(p.Pages, "page"), plural(p.Tiles, "tile"), p.Seconds)
 				pages += p.Pages
 				tiles += p.Tiles
 				secs += p.Seconds
 			} else {
-				fmt.Fprintf(w, "%-9s %s: %d pages, nothing to embed\n", p.Action, p.Path, p.Pages)
+				fmt.Fprintf(w, "%-9s %s: %s, nothing to embed\n", p.Action, p.Path, plural(p.Pages, "page"))
 			}
 		}
 		fmt.Fprintf(w, "dry run: %d files, %d pages to embed, %d tiles, ~%s at %.2f s per tile; %d failed\n",
@@ -285,6 +285,11 @@ func (o *indexOutput) event(e indexer.Event) {
 		o.current = fmt.Sprintf("%s page %d/%d", filepath.Base(e.Path), e.Page, e.Pages)
 		if o.verbose && o.p == nil {
 			o.line("embedded %s page %d/%d", e.Path, e.Page, e.Pages)
+		}
+	case indexer.PageRestored:
+		o.current = fmt.Sprintf("%s page %d/%d (reused)", filepath.Base(e.Path), e.Page, e.Pages)
+		if o.verbose && o.p == nil {
+			o.line("reused %s page %d/%d (embedded by an interrupted run)", e.Path, e.Page, e.Pages)
 		}
 	case indexer.FileIndexed:
 		step = true

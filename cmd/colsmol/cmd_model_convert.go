@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -21,8 +22,8 @@ func newModelConvertCmd(g *globalOptions) *cobra.Command {
       DIR is a Hugging Face snapshot folder (config.json, model.safetensors, processor and tokenizer files) of
       SmolVLM-*-Instruct or a ColSmolVLM base; --adapter merges a PEFT LoRA adapter (e.g. vidore/colSmol-256M).
   colsmol model convert --random --preset NAME --seed N --out DIR
-      random weights of a preset architecture (` + strings.Join(modelbuild.Presets(), ", ") + `), with the
-      tokenizer of --tokenizer DIR (default testdata/tokenizer).`,
+      random weights of a preset architecture, with the tokenizer of --tokenizer DIR (default
+      testdata/tokenizer). Presets: ` + strings.Join(modelbuild.Presets(), ", ") + `.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if o.Out == "" {
@@ -31,8 +32,8 @@ func newModelConvertCmd(g *globalOptions) *cobra.Command {
 			if o.Random == (o.Base != "") {
 				return usageErrorf("give either --base DIR (with an optional --adapter DIR) or --random --preset NAME")
 			}
-			if o.Random && o.Preset == "" {
-				return usageErrorf("--random needs --preset NAME (one of %s)", strings.Join(modelbuild.Presets(), ", "))
+			if o.Random && !slices.Contains(modelbuild.Presets(), o.Preset) {
+				return usageErrorf("--random needs --preset NAME, one of %s", strings.Join(modelbuild.Presets(), ", "))
 			}
 			if !g.quiet {
 				o.Log = func(format string, a ...any) { fmt.Fprintf(os.Stderr, format+"\n", a...) }

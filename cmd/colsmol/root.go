@@ -59,6 +59,7 @@ Everything runs locally on the CPU through ONNX Runtime.`,
 		newDocsCmd(g),
 		newModelCmd(g),
 		newEvalCmd(g),
+		newStatsCmd(g),
 	)
 	return root
 }

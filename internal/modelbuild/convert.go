@@ -5,6 +5,14 @@
 //
 // The graphs follow the layout of the official SmolVLM ONNX export (vision_encoder, embed_tokens,
 // decoder_model_merged) plus text_embeddings for retrievers; see docs/interfaces.md "Model folders".
+// Graphs use ONNX opset 17 in the shapes ONNX Runtime fuses (LayerNormalization, the RMSNorm pattern it turns
+// into SimplifiedLayerNormalization, the tanh-GELU pattern it turns into FastGelu, SiLU into QuickGelu,
+// scaled attention MatMuls into FusedMatMul). int8 and q4 graphs use ONNX Runtime's DynamicQuantizeMatMul and
+// MatMulNBits contrib operators.
+//
+// Correctness is checked against an independent PyTorch implementation (scripts/modelbuild/reference.py),
+// whose inputs, checkpoints and outputs are committed under testdata/ref. The committed tiny test models of
+// testdata/models are built by scripts/modelbuild/make-test-models.sh.
 package modelbuild
 
 import (
@@ -171,6 +179,15 @@ func writeFolderFiles(cfg *Config, o ConvertOptions) error {
 				if err := copyIfExists(filepath.Join(src, f), filepath.Join(o.Out, f)); err != nil {
 					return err
 				}
+			}
+		}
+		for _, f := range []string{"preprocessor_config.json", "processor_config.json", "tokenizer.json", "tokenizer_config.json"} {
+			if _, err := os.Stat(filepath.Join(o.Out, f)); err != nil && o.Log != nil {
+				src := o.Base
+				if o.Adapter != "" {
+					src += " (or " + o.Adapter + ")"
+				}
+				o.Log("warning: %s has no %s; copy it into %s before using the model", src, f, o.Out)
 			}
 		}
 		return ensureChatTemplate(o.Out)

@@ -132,19 +132,26 @@ func Write(w io.Writer, a *Array) error {
 	if _, err := bw.Write(header(a.DType, a.Shape)); err != nil {
 		return err
 	}
-	var buf [8]byte
+	const chunk = 1 << 14
+	buf := make([]byte, 8*chunk)
 	switch a.DType {
 	case Float32:
-		for _, v := range a.F32 {
-			binary.LittleEndian.PutUint32(buf[:4], math.Float32bits(v))
-			if _, err := bw.Write(buf[:4]); err != nil {
+		for i := 0; i < len(a.F32); i += chunk {
+			part := a.F32[i:min(i+chunk, len(a.F32))]
+			for j, v := range part {
+				binary.LittleEndian.PutUint32(buf[4*j:], math.Float32bits(v))
+			}
+			if _, err := bw.Write(buf[:4*len(part)]); err != nil {
 				return err
 			}
 		}
 	case Int64:
-		for _, v := range a.I64 {
-			binary.LittleEndian.PutUint64(buf[:8], uint64(v))
-			if _, err := bw.Write(buf[:8]); err != nil {
+		for i := 0; i < len(a.I64); i += chunk {
+			part := a.I64[i:min(i+chunk, len(a.I64))]
+			for j, v := range part {
+				binary.LittleEndian.PutUint64(buf[8*j:], uint64(v))
+			}
+			if _, err := bw.Write(buf[:8*len(part)]); err != nil {
 				return err
 			}
 		}
@@ -282,10 +289,24 @@ func Read(r io.Reader) (*Array, error) {
 	return a, nil
 }
 
+// readN reads n elements of size bytes. It grows the buffer as data arrives, so a header that claims a huge
+// shape cannot make it allocate more than the data actually present (plus one chunk).
 func readN(r io.Reader, n, size int) ([]byte, error) {
-	raw := make([]byte, n*size)
-	if _, err := io.ReadFull(r, raw); err != nil {
-		return nil, fmt.Errorf("npy: data shorter than the header's shape says: %w", err)
+	total := n * size
+	const chunk = 1 << 24
+	raw := make([]byte, 0, min(total, chunk))
+	for len(raw) < total {
+		k := min(total-len(raw), chunk)
+		if cap(raw)-len(raw) < k {
+			grown := make([]byte, len(raw), min(max(2*cap(raw), len(raw)+k), total))
+			copy(grown, raw)
+			raw = grown
+		}
+		m, err := io.ReadFull(r, raw[len(raw):len(raw)+k])
+		raw = raw[:len(raw)+m]
+		if err != nil {
+			return nil, fmt.Errorf("npy: data shorter than the header's shape says (%d of %d bytes): %w", len(raw), total, err)
+		}
 	}
 	return raw, nil
 }

@@ -124,3 +124,47 @@ func TestRejects(t *testing.T) {
 		}
 	}
 }
+
+// A header claiming a huge shape over a few bytes of data fails without allocating the claimed size.
+func TestReadHugeShapeShortData(t *testing.T) {
+	var buf bytes.Buffer
+	buf.Write(header(Float32, []int{1 << 16, 1 << 16, 16})) // 256 Gi elements claimed
+	buf.Write(make([]byte, 100))
+	if _, err := Read(&buf); err == nil {
+		t.Fatal("accepted")
+	}
+	var big bytes.Buffer
+	a := U8Array([]int{3, 1 << 23}, make([]uint8, 3<<23)) // 24 MiB: crosses the read chunk size
+	for i := range a.U8 {
+		a.U8[i] = uint8(i * 7)
+	}
+	if err := Write(&big, a); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Read(&big)
+	if err != nil || !bytes.Equal(a.U8, b.U8) {
+		t.Fatalf("large round trip: %v", err)
+	}
+}
+
+// Damaged files give an error, never a panic.
+func TestReadDamaged(t *testing.T) {
+	good, err := os.ReadFile(filepath.Join("testdata", "f32_2x3.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(good); i++ {
+		for _, v := range []byte{0, '(', ')', ',', '9', '\'', 0xFF} {
+			b := append([]byte(nil), good...)
+			b[i] = v
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("byte %d = %q: panic %v", i, v, r)
+					}
+				}()
+				_, _ = Read(bytes.NewReader(b))
+			}()
+		}
+	}
+}

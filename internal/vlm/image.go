@@ -9,6 +9,7 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"os"
 	"sync/atomic"
 
 	"golang.org/x/image/bmp"
@@ -134,6 +135,19 @@ func DecodeImage(data []byte, mode AlphaMode) (*RGB, error) {
 		return nil, fmt.Errorf("decode %s image: %w", format, err)
 	}
 	return ToRGB(img, mode), nil
+}
+
+// LoadImage reads an image file and decodes it with DecodeImage.
+func LoadImage(path string, mode AlphaMode) (*RGB, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load image: %w", err)
+	}
+	img, err := DecodeImage(data, mode)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return img, nil
 }
 
 // ToRGB converts a decoded image to RGB as Pillow would convert the same pixels: alpha dropped or composited

@@ -14,6 +14,7 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"log"
 	"math"
 	"math/rand/v2"
@@ -28,45 +29,65 @@ import (
 func main() {
 	out := flag.String("out", "examples/docs", "output folder")
 	flag.Parse()
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	if err := generate(*out, os.Stdout); err != nil {
 		log.Fatal(err)
 	}
-	write := func(name string, data []byte) {
-		if err := os.WriteFile(filepath.Join(*out, name), data, 0o644); err != nil {
-			log.Fatal(err)
-		}
-		fmt.Printf("%-28s %7d bytes\n", name, len(data))
+}
+
+// generate writes the sample documents into folder out and lists them on w.
+func generate(out string, w io.Writer) error {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
 	}
-	write("quarterly-report.pdf", report().Bytes(pdfwrite.Options{}))
-	write("bicycle-repair-guide.pdf", guide().Bytes(pdfwrite.Options{}))
-	write("train-timetable.pdf", timetable().Bytes(pdfwrite.Options{}))
+	write := func(name string, data []byte) error {
+		if err := os.WriteFile(filepath.Join(out, name), data, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%-28s %7d bytes\n", name, len(data))
+		return nil
+	}
+	for _, f := range []struct {
+		name string
+		doc  *pdfwrite.Doc
+	}{{"quarterly-report.pdf", report()}, {"bicycle-repair-guide.pdf", guide()}, {"train-timetable.pdf", timetable()}} {
+		if err := write(f.name, f.doc.Bytes(pdfwrite.Options{})); err != nil {
+			return err
+		}
+	}
 
 	r, err := ingest.NewRenderer("")
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer r.Close()
-	render := func(d *pdfwrite.Doc, edge int) *vlm.RGB {
+	render := func(d *pdfwrite.Doc, edge int) (*vlm.RGB, error) {
 		var img *vlm.RGB
 		err := r.PagesSized(context.Background(), "", d.Bytes(pdfwrite.Options{}), ingest.FitLongestEdge(edge), func(i, n int, im image.Image) error {
 			img = im.(*vlm.RGB)
 			return nil
 		})
-		if err != nil {
-			log.Fatal(err)
-		}
-		return img
+		return img, err
+	}
+	catImg, err := render(cat(), 640)
+	if err != nil {
+		return err
 	}
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, toNRGBA(render(cat(), 640))); err != nil {
-		log.Fatal(err)
+	if err := png.Encode(&buf, toNRGBA(catImg)); err != nil {
+		return err
 	}
-	write("cat-drawing.png", buf.Bytes())
+	if err := write("cat-drawing.png", buf.Bytes()); err != nil {
+		return err
+	}
+	receiptImg, err := render(receipt(), 900)
+	if err != nil {
+		return err
+	}
 	buf.Reset()
-	if err := jpeg.Encode(&buf, scan(render(receipt(), 900)), &jpeg.Options{Quality: 70}); err != nil {
-		log.Fatal(err)
+	if err := jpeg.Encode(&buf, scan(receiptImg), &jpeg.Options{Quality: 70}); err != nil {
+		return err
 	}
-	write("receipt-scan.jpg", buf.Bytes())
+	return write("receipt-scan.jpg", buf.Bytes())
 }
 
 func toNRGBA(src *vlm.RGB) *image.NRGBA {

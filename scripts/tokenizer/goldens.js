@@ -99,6 +99,35 @@ function mixtures(n) {
   return out;
 }
 
+// Strings of random code points from several ranges (Unicode class edge cases: letters, numbers, marks,
+// symbols and spaces of many scripts, astral planes).
+function randomCodePoints(n) {
+  let s = 987654321;
+  const rnd = () => {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    return s;
+  };
+  const spaces = [0x20, 0x09, 0x0a, 0xa0, 0x2028, 0x3000, 0x85, 0x1680, 0x200b, 0x180e, 0xfeff, 0x27];
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    let t = '';
+    const k = 1 + (rnd() % 20);
+    for (let j = 0; j < k; j++) {
+      const r = rnd() % 10;
+      let cp;
+      if (r < 3) cp = 0x20 + (rnd() % 0x60);
+      else if (r < 5) cp = rnd() % 0x3000;
+      else if (r < 7) cp = rnd() % 0x10000;
+      else if (r < 8) cp = 0x10000 + (rnd() % 0x30000);
+      else cp = spaces[rnd() % spaces.length];
+      if (cp >= 0xd800 && cp < 0xe000) cp = 0x41;
+      t += String.fromCodePoint(cp);
+    }
+    out.push(t);
+  }
+  return out;
+}
+
 // Lines of real text not used for training (READMEs and changelogs under /usr/share/doc).
 function realLines(max) {
   const out = [];
@@ -159,7 +188,7 @@ const promptCases = [
 async function main() {
   const tok = tk.Tokenizer.fromFile(path.join(DIR, 'tokenizer.json'));
   const tokS = tk.Tokenizer.fromFile(path.join(DIR, 'tokenizer-merges-strings.json'));
-  const texts = hand.concat(mixtures(300), realLines(300));
+  const texts = hand.concat(mixtures(300), randomCodePoints(300), realLines(300));
   const cases = [];
   for (const text of texts) {
     const e = await tok.encode(text);

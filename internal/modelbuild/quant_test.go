@@ -67,9 +67,9 @@ func TestInt8GreedyAgreement(t *testing.T) {
 	q := buildRandom(t, "tiny-smolvlm", 1, "int8")
 	agree, total := 0, 0
 	for k, tile := range [][]float32{syntheticTile(512, 0, 1), syntheticTile(512, 1, 2), syntheticTile(512, 2, 3)} {
-		ef, L := promptEmbeds(t, f, tile)
+		ef, _ := promptEmbeds(t, f, tile)
 		eq, _ := promptEmbeds(t, q, tile)
-		a, b := greedy(t, f, ef, L, 8), greedy(t, q, eq, L, 8)
+		a, b := greedy(t, f, ef, 8), greedy(t, q, eq, 8)
 		total += len(a)
 		for i := range a {
 			if a[i] != b[i] {
