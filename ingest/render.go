@@ -54,9 +54,9 @@ type RendererOptions struct {
 	// Instances is the number of PDFium instances (one WebAssembly module instance each) that may render at
 	// the same time; PDFium is not thread-safe, so this is the renderer's parallelism. 0 means 1.
 	Instances int
-	// DocumentTimeout bounds the time spent in PDFium for one document (opening and rendering all its pages);
-	// a document that takes longer is abandoned with an error. 0 means 10 minutes.
-	DocumentTimeout time.Duration
+	// PageTimeout bounds the time PDFium may spend opening a document or rendering one of its pages; a
+	// document that takes longer is abandoned with an error (its instance is killed). 0 means 2 minutes.
+	PageTimeout time.Duration
 	// MemoryLimitMiB caps each instance's WebAssembly memory. 0 means 2048.
 	MemoryLimitMiB int
 }
@@ -85,8 +85,8 @@ func NewRendererWithOptions(o RendererOptions) (*Renderer, error) {
 	if o.Instances <= 0 {
 		o.Instances = 1
 	}
-	if o.DocumentTimeout <= 0 {
-		o.DocumentTimeout = 10 * time.Minute
+	if o.PageTimeout <= 0 {
+		o.PageTimeout = 2 * time.Minute
 	}
 	if o.MemoryLimitMiB <= 0 {
 		o.MemoryLimitMiB = 2048
@@ -117,7 +117,7 @@ func NewRendererWithOptions(o RendererOptions) (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start PDFium (WebAssembly): %w", err)
 	}
-	return &Renderer{pool: pool, instances: o.Instances, timeout: o.DocumentTimeout}, nil
+	return &Renderer{pool: pool, instances: o.Instances, timeout: o.PageTimeout}, nil
 }
 
 // Instances returns the number of PDF documents the renderer can work on at the same time.
