@@ -38,7 +38,7 @@ demo: ort build
 	@mkdir -p build
 	./$(BIN) --db $(DB) --model $(MODEL) index examples/docs
 	./$(BIN) --db $(DB) --model $(MODEL) search --k 3 "quarterly revenue table"
-	./$(BIN) --db $(DB) --model $(MODEL) search --k 3 "a photo of a cat"
+	./$(BIN) --db $(DB) --model $(MODEL) search --k 3 "a drawing of a cat"
 
 clean:
 	rm -rf bin build lib

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -101,6 +102,34 @@ func rssMB(field string) float64 {
 // resetPeakRSS resets VmHWM to the current RSS (Linux: write 5 to clear_refs).
 func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 
+// cpuSample is the machine's busy CPU time and this process's CPU time at one moment.
+type cpuSample struct{ busy, own time.Duration }
+
+// sampleCPU reads /proc/stat (all cores' non-idle time) and this process's user+system time.
+func sampleCPU() cpuSample {
+	var s cpuSample
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		fields := strings.Fields(strings.SplitN(string(b), "\n", 2)[0])
+		for i, f := range fields[1:] {
+			v, _ := strconv.ParseInt(f, 10, 64)
+			if i != 3 && i != 4 { // idle, iowait
+				s.busy += time.Duration(v) * 10 * time.Millisecond // USER_HZ = 100
+			}
+		}
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		s.own = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	return s
+}
+
+// foreignCores returns how many cores other processes kept busy on average between two samples: a
+// measure of how disturbed a timing is (the machine is shared).
+func foreignCores(a, b cpuSample, elapsed time.Duration) float64 {
+	return max(0, float64((b.busy-a.busy)-(b.own-a.own))/float64(elapsed))
+}
+
 // report records pages/s (or latency), the share outside ONNX Runtime and the vision share.
 func report(b *testing.B, before, after Stats, n int, elapsed time.Duration, unit string) {
 	d := Stats{
@@ -137,17 +166,24 @@ func BenchmarkEmbed(b *testing.B) {
 			ctx := context.Background()
 			resetPeakRSS()
 			base := rssMB("VmRSS")
-			before := e.Stats()
+			before, cpu0 := e.Stats(), sampleCPU()
 			b.ResetTimer()
 			t0 := time.Now()
+			tiles := 0
 			for i := 0; i < b.N; i++ {
-				if _, err := e.EmbedPages(ctx, []*vlm.RGB{img}); err != nil {
+				pages, err := e.EmbedPages(ctx, []*vlm.RGB{img})
+				if err != nil {
 					b.Fatal(err)
 				}
+				tiles += pages[0].Tiles.N
 			}
 			elapsed := time.Since(t0)
 			b.StopTimer()
-			report(b, before, e.Stats(), b.N, elapsed, "pages")
+			after := e.Stats()
+			report(b, before, after, b.N, elapsed, "pages")
+			b.ReportMetric((after.Vision-before.Vision).Seconds()/float64(tiles), "vision_s/tile")
+			b.ReportMetric((after.Text-before.Text).Seconds()/float64(b.N), "text_s/page")
+			b.ReportMetric(foreignCores(cpu0, sampleCPU(), elapsed), "foreign_cores")
 			b.ReportMetric(rssMB("VmHWM")-base, "peak_extra_MB")
 			b.ReportMetric(base, "model_RSS_MB")
 		})
@@ -164,7 +200,7 @@ func BenchmarkEmbed(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer e.Close()
-		q := "what were the total quarterly revenues of the northern sales region in the third quarter of the fiscal year compared with"
+		q := "what were the quarterly revenues of the northern sales region in the third quarter of the fiscal year compared with"
 		if n := len(strings.Fields(q)); n != 20 {
 			b.Fatalf("query has %d words", n)
 		}
@@ -172,7 +208,7 @@ func BenchmarkEmbed(b *testing.B) {
 		if _, err := e.EmbedQuery(ctx, q); err != nil { // warm up: first runs allocate
 			b.Fatal(err)
 		}
-		before := e.Stats()
+		before, cpu0 := e.Stats(), sampleCPU()
 		b.ResetTimer()
 		t0 := time.Now()
 		n := max(b.N, 5)
@@ -184,6 +220,7 @@ func BenchmarkEmbed(b *testing.B) {
 		elapsed := time.Since(t0)
 		b.StopTimer()
 		report(b, before, e.Stats(), n, elapsed, "queries")
+		b.ReportMetric(foreignCores(cpu0, sampleCPU(), elapsed), "foreign_cores")
 		in, _ := e.Processor().Query(q)
 		b.ReportMetric(float64(len(in.InputIDs)), "tokens")
 	})

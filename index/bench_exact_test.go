@@ -47,6 +47,7 @@ func benchExact(b *testing.B, pages int) {
 		}
 	}
 	b.StopTimer()
+	b.Logf("timed under %s", loadNote())
 	t := median(secs)
 	start := time.Now()
 	s.Search(q, 10, SearchOptions{Exact: true, Workers: 1})
@@ -72,6 +73,7 @@ func benchExact(b *testing.B, pages int) {
 		b.Fatal(err)
 	}
 	np, reason := runNumPy(b, bs.npy, qNpy, scoresNpy)
+	b.Logf("NumPy ran under %s", loadNote())
 	if reason != "" {
 		b.Logf("NumPy baseline skipped: %s", reason)
 		return

@@ -35,8 +35,8 @@ func (l latencies) report(b *testing.B, pages int, label string) {
 	b.ReportMetric(percentile(l.total, 50)*1e3, "p50-ms")
 	b.ReportMetric(percentile(l.total, 99)*1e3, "p99-ms")
 	b.ReportMetric(float64(pages)/median(l.first), "first-phase-pages/s")
-	b.Logf("%s: latency p50 %.1f ms, p99 %.1f ms (%d searches); first phase p50 %.1f ms = %.0f pages/s",
-		label, percentile(l.total, 50)*1e3, percentile(l.total, 99)*1e3, len(l.total), median(l.first)*1e3, float64(pages)/median(l.first))
+	b.Logf("%s: latency p50 %.1f ms, p99 %.1f ms (%d searches); first phase p50 %.1f ms = %.0f pages/s (%s)",
+		label, percentile(l.total, 50)*1e3, percentile(l.total, 99)*1e3, len(l.total), median(l.first)*1e3, float64(pages)/median(l.first), loadNote())
 }
 
 func benchSearchStore(b *testing.B) {

@@ -235,6 +235,15 @@ func runNumPy(tb testing.TB, docsNpy, queryNpy, scoresNpy string) (res numpyResu
 	return res, ""
 }
 
+// loadNote returns the 1-minute load average, to judge how much other work shared the cores.
+func loadNote() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "load unknown"
+	}
+	return fmt.Sprintf("load average %s on %d CPUs", strings.Fields(string(raw))[0], runtime.NumCPU())
+}
+
 func median(d []float64) float64 {
 	s := append([]float64(nil), d...)
 	sort.Float64s(s)

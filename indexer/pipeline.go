@@ -74,9 +74,7 @@ func (x *run) pipeline(todo []*job) error {
 	go func() {
 		defer close(storeDone)
 		for d := range docs {
-			if ctx.Err() != nil {
-				continue
-			}
+			// A complete document is stored even when the run is being interrupted: its work is done.
 			if err := x.st.Put(d.doc, d.pages); err != nil {
 				setFatal(fmt.Errorf("store %s: %w", d.j.file.Path, err))
 				continue
@@ -228,10 +226,7 @@ func (x *run) embedStage(ctx context.Context, in <-chan pageItem, out chan<- doc
 						Path: it.j.abs, SHA256: it.sha, Size: it.j.file.Size, ModTime: it.j.file.ModTime,
 						IndexedAt: time.Now().UTC(), Pages: it.n,
 					}
-					select {
-					case out <- docItem{j: it.j, doc: doc, pages: a.pages, restored: a.restored}:
-					case <-ctx.Done():
-					}
+					out <- docItem{j: it.j, doc: doc, pages: a.pages, restored: a.restored} // the store always drains
 				}
 			}
 		}()

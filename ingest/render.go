@@ -17,6 +17,7 @@ import (
 	pdferr "github.com/klippa-app/go-pdfium/errors"
 	"github.com/klippa-app/go-pdfium/references"
 	"github.com/klippa-app/go-pdfium/requests"
+	"github.com/klippa-app/go-pdfium/responses"
 	"github.com/klippa-app/go-pdfium/webassembly"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -232,16 +233,18 @@ func (r *Renderer) PageSizes(ctx context.Context, data []byte, size SizeFunc) ([
 		return []image.Point{{img.W, img.H}}, nil
 	}
 	var out []image.Point
-	err := r.withDocument(ctx, data, func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, n int) error {
-		for i := 0; i < n; i++ {
-			ps, err := inst.GetPageSize(&requests.GetPageSize{Page: pageByIndex(doc, i)})
-			if err != nil {
-				return fmt.Errorf("page %d: %v; the PDF may be damaged, re-save it", i+1, err)
+	err := r.withDocument(ctx, data, func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, n int, guard guardFunc) error {
+		return guard(func() error {
+			for i := 0; i < n; i++ {
+				ps, err := inst.GetPageSize(&requests.GetPageSize{Page: pageByIndex(doc, i)})
+				if err != nil {
+					return fmt.Errorf("page %d: %v; the PDF may be damaged, re-save it", i+1, err)
+				}
+				w, h := size(ps.Width, ps.Height)
+				out = append(out, image.Point{w, h})
 			}
-			w, h := size(ps.Width, ps.Height)
-			out = append(out, image.Point{w, h})
-		}
-		return nil
+			return nil
+		})
 	})
 	return out, err
 }
@@ -250,10 +253,14 @@ func pageByIndex(doc references.FPDF_DOCUMENT, i int) requests.Page {
 	return requests.Page{ByIndex: &requests.PageByIndex{Document: doc, Index: i}}
 }
 
+// guardFunc runs one PDFium call under the renderer's per-call timeout.
+type guardFunc func(call func() error) error
+
 // withDocument borrows a PDFium instance, opens data in it and calls fn with the page count. The instance is
-// destroyed afterwards (its memory never shrinks otherwise); a document that runs past the renderer's timeout
-// or the context is interrupted by killing its instance.
-func (r *Renderer) withDocument(ctx context.Context, data []byte, fn func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, n int) error) (err error) {
+// destroyed afterwards (its memory never shrinks otherwise). PDFium calls made through guard (and the opening)
+// that run past the renderer's timeout, or a context that ends, interrupt the document by killing its
+// instance; time spent outside PDFium (in the caller's page callback) does not count.
+func (r *Renderer) withDocument(ctx context.Context, data []byte, fn func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, n int, guard guardFunc) error) (err error) {
 	if len(data) > MaxFileBytes {
 		return fmt.Errorf("PDF too large (%d MiB, the limit is %d MiB); split it into smaller files", len(data)>>20, MaxFileBytes>>20)
 	}
@@ -270,25 +277,30 @@ func (r *Renderer) withDocument(ctx context.Context, data []byte, fn func(inst p
 		}
 		return fmt.Errorf("get a PDFium instance: %w", err)
 	}
-	dctx, cancel := context.WithTimeout(ctx, r.timeout)
-	done := make(chan struct{})
-	var killed bool
 	var killMu sync.Mutex
-	go func() {
-		select {
-		case <-dctx.Done():
-			killMu.Lock()
-			killed = true
-			killMu.Unlock()
-			inst.Kill()
-		case <-done:
-		}
-	}()
-	defer func() {
-		close(done)
-		cancel()
+	var killed, timedOut bool
+	kill := func(timeout bool) {
 		killMu.Lock()
-		k := killed
+		defer killMu.Unlock()
+		if !killed {
+			killed, timedOut = true, timeout
+			inst.Kill()
+		}
+	}
+	timer := time.AfterFunc(time.Hour, func() { kill(true) })
+	timer.Stop()
+	stopCtx := context.AfterFunc(ctx, func() { kill(false) })
+	guard := func(call func() error) error {
+		timer.Reset(r.timeout)
+		defer timer.Stop()
+		return call()
+	}
+	defer func() {
+		timer.Stop()
+		stopCtx()
+		killMu.Lock()
+		k, t := killed, timedOut
+		killed = true // no kill after this point
 		killMu.Unlock()
 		if !k {
 			inst.Close()
@@ -296,28 +308,35 @@ func (r *Renderer) withDocument(ctx context.Context, data []byte, fn func(inst p
 		if p := recover(); p != nil {
 			err = fmt.Errorf("PDFium failed on this document (%v); re-save the PDF and index it again", p)
 		}
-		if k {
-			if ctx.Err() != nil {
-				err = ctx.Err()
-			} else {
-				err = fmt.Errorf("PDFium took longer than %v on this document; re-save or split the PDF", r.timeout)
-			}
+		switch {
+		case k && t:
+			err = fmt.Errorf("PDFium took longer than %v on one page; re-save or split the PDF", r.timeout)
+		case k:
+			err = ctx.Err()
 		}
 	}()
 
-	opened, err := inst.OpenDocument(&requests.OpenDocument{File: &data})
-	if err != nil {
-		return openError(err)
+	var opened *responses.OpenDocument
+	var pc *responses.FPDF_GetPageCount
+	err = guard(func() (err error) {
+		if opened, err = inst.OpenDocument(&requests.OpenDocument{File: &data}); err != nil {
+			return openError(err)
+		}
+		if pc, err = inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: opened.Document}); err != nil {
+			return fmt.Errorf("count pages: %v; the PDF may be damaged, re-save it", err)
+		}
+		return nil
+	})
+	if opened != nil {
+		defer inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: opened.Document})
 	}
-	defer inst.FPDF_CloseDocument(&requests.FPDF_CloseDocument{Document: opened.Document})
-	pc, err := inst.FPDF_GetPageCount(&requests.FPDF_GetPageCount{Document: opened.Document})
 	if err != nil {
-		return fmt.Errorf("count pages: %v; the PDF may be damaged, re-save it", err)
+		return err
 	}
 	if pc.PageCount <= 0 {
 		return errors.New("the PDF has no pages; nothing to index")
 	}
-	return fn(inst, opened.Document, pc.PageCount)
+	return fn(inst, opened.Document, pc.PageCount, guard)
 }
 
 // openError explains why PDFium could not open a document and what to do.
@@ -335,12 +354,16 @@ func openError(err error) error {
 
 // pdfPages renders every page and hands it to fn.
 func (r *Renderer) pdfPages(ctx context.Context, data []byte, size SizeFunc, fn PageFunc) error {
-	return r.withDocument(ctx, data, func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, n int) error {
+	return r.withDocument(ctx, data, func(inst pdfium.Pdfium, doc references.FPDF_DOCUMENT, n int, guard guardFunc) error {
 		for i := 0; i < n; i++ {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			img, err := renderPage(inst, doc, i, size)
+			var img *vlm.RGB
+			err := guard(func() (err error) {
+				img, err = renderPage(inst, doc, i, size)
+				return err
+			})
 			if err != nil {
 				return fmt.Errorf("page %d of %d: %w", i+1, n, err)
 			}

@@ -223,7 +223,7 @@ func TestImageFile(t *testing.T) {
 }
 
 func TestTimeoutAndCancel(t *testing.T) {
-	r, err := NewRendererWithOptions(RendererOptions{DocumentTimeout: time.Nanosecond})
+	r, err := NewRendererWithOptions(RendererOptions{PageTimeout: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,6 +231,19 @@ func TestTimeoutAndCancel(t *testing.T) {
 	err = r.Pages(context.Background(), "x.pdf", testPDF(), func(i, n int, img image.Image) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "took longer") {
 		t.Errorf("err = %v, want a timeout", err)
+	}
+	// Time spent in the caller's page callback does not count against PDFium's timeout.
+	slow, err := NewRendererWithOptions(RendererOptions{PageTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	err = slow.Pages(context.Background(), "x.pdf", testPDF(), func(i, n int, img image.Image) error {
+		time.Sleep(700 * time.Millisecond)
+		return nil
+	})
+	if err != nil {
+		t.Errorf("slow consumer: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

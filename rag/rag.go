@@ -47,11 +47,32 @@ type Options struct {
 	InputsHook func(*vlm.Inputs) error
 }
 
+// StoredPage loads a page's image from the index: its preview (longest side up to 1536 pixels), or its
+// thumbnail when the page was stored without a preview.
+func StoredPage(st *index.Store) PageLoader {
+	return func(_ context.Context, r index.Result) (*vlm.RGB, error) {
+		b, err := st.PageImage(r.DocID, r.Page, false)
+		if err == nil && len(b) == 0 {
+			b, err = st.PageImage(r.DocID, r.Page, true)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(b) == 0 {
+			return nil, errors.New("the index holds no image of this page; index the file again with `colsmol index`")
+		}
+		return vlm.DecodeImage(b, vlm.AlphaWhite)
+	}
+}
+
 // Instruction is the text that follows the page images in a retrieval prompt.
 const Instruction = "The images above are pages %s, in that order. Answer the question from these pages only, and cite the pages you used as [1], [2], ... Question: %s"
 
-// Ask retrieves the best pages for question and answers from them. onToken receives the answer text as it is
-// generated (it may be nil).
+// Ask retrieves the o.K best pages for question and answers from them: the pages are shown to the generator in
+// rank order, labelled [1]..[k] by the instruction that follows them, and the answer's Sources are those pages
+// in the same order. onToken (may be nil) receives the answer text as it is generated, in pieces of whole
+// characters that add up to the answer; an error from it stops the generation. Errors wrap
+// generate.ErrContextTooLong when the pages do not fit the generator's context.
 func Ask(ctx context.Context, st *index.Store, em *embed.Embedder, gen *generate.Generator, question string, o Options, onToken func(text string) error) (*Answer, error) {
 	question = strings.TrimSpace(question)
 	if question == "" {
@@ -74,13 +95,7 @@ func Ask(ctx context.Context, st *index.Store, em *embed.Embedder, gen *generate
 	}
 	load := o.LoadPage
 	if load == nil {
-		load = func(ctx context.Context, r index.Result) (*vlm.RGB, error) {
-			b, err := st.PageImage(r.DocID, r.Page, false)
-			if err != nil {
-				return nil, err
-			}
-			return vlm.DecodeImage(b, vlm.AlphaWhite)
-		}
+		load = StoredPage(st)
 	}
 	imgs := make([]*vlm.RGB, 0, len(hits))
 	sources := make([]Source, 0, len(hits))

@@ -16,6 +16,7 @@ import (
 func newSearchCmd(g *globalOptions) *cobra.Command {
 	var k int
 	var exact bool
+	var rerank int
 	c := &cobra.Command{
 		Use:   "search QUERY",
 		Short: "Find the pages that best match a query",
@@ -23,11 +24,12 @@ func newSearchCmd(g *globalOptions) *cobra.Command {
 Scores are MaxSim: the sum over the query's vectors of the best dot product with the page's vectors.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return runSearch(c, g, strings.Join(args, " "), k, exact)
+			return runSearch(c, g, strings.Join(args, " "), k, exact, rerank)
 		},
 	}
 	c.Flags().IntVar(&k, "k", 5, "number of results")
 	c.Flags().BoolVar(&exact, "exact", false, "score every page exactly (skip the fast binary first phase)")
+	c.Flags().IntVar(&rerank, "rerank", 0, "pages the binary first phase passes on to exact scoring (0: the default, sized so recall holds)")
 	return c
 }
 
@@ -46,7 +48,10 @@ type searchResult struct {
 	Page  int     `json:"page"`
 }
 
-func runSearch(c *cobra.Command, g *globalOptions, query string, k int, exact bool) error {
+func runSearch(c *cobra.Command, g *globalOptions, query string, k int, exact bool, rerank int) error {
+	if rerank < 0 {
+		return usageErrorf("--rerank must be 0 (default) or a positive number of pages")
+	}
 	if k <= 0 {
 		return usageErrorf("--k must be at least 1")
 	}
@@ -77,13 +82,13 @@ func runSearch(c *cobra.Command, g *globalOptions, query string, k int, exact bo
 	if err != nil {
 		return fatal(fmt.Errorf("embed the query: %w", err))
 	}
-	res, err := st.Search(q, k, index.SearchOptions{Exact: exact})
+	res, err := st.Search(q, k, index.SearchOptions{Exact: exact, Rerank: rerank})
 	if err != nil {
 		return fatal(err)
 	}
 	out := searchJSON{Query: query, K: k, Results: []searchResult{}}
 	for i, r := range res {
-		out.Results = append(out.Results, searchResult{Rank: i + 1, Score: r.Score, DocID: r.DocID, Path: r.Path, Page: r.Page})
+		out.Results = append(out.Results, searchResult{Rank: i + 1, Score: r.Score, DocID: r.DocID, Path: displayPath(r.Path), Page: r.Page})
 	}
 	w := c.OutOrStdout()
 	if g.json {
@@ -99,7 +104,7 @@ func runSearch(c *cobra.Command, g *globalOptions, query string, k int, exact bo
 		return nil
 	}
 	for _, r := range out.Results {
-		fmt.Fprintf(w, "%2d. %8.3f  %s  page %d\n", r.Rank, r.Score, displayPath(r.Path), r.Page)
+		fmt.Fprintf(w, "%2d. %8.3f  %s  page %d\n", r.Rank, r.Score, r.Path, r.Page)
 	}
 	return nil
 }
