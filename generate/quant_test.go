@@ -14,7 +14,7 @@ import (
 // greedyAgreement compares a quantized generator q with the reference f on one prompt: f generates n greedy
 // tokens; q is fed f's tokens (teacher forcing) and must pick the same token at each step. It returns how
 // many of the n steps agree and the length of the identical prefix of q's own greedy generation.
-func greedyAgreement(t *testing.T, f, q *Generator, in *vlm.Inputs, n int) (steps, prefix int) {
+func greedyAgreement(t testing.TB, f, q *Generator, in *vlm.Inputs, n int) (steps, prefix int) {
 	t.Helper()
 	ctx := context.Background()
 	ref, err := f.Generate(ctx, in, Params{MaxNewTokens: n}, nil)

@@ -21,10 +21,8 @@ import (
 	"github.com/vbauerster/mpb/v8/decor"
 	"golang.org/x/term"
 
-	"github.com/colsmol/colsmol/embed"
 	"github.com/colsmol/colsmol/eval/vidore"
 	"github.com/colsmol/colsmol/internal/hub"
-	"github.com/colsmol/colsmol/internal/ort"
 )
 
 type evalFlags struct {
@@ -104,16 +102,9 @@ func runEval(c *cobra.Command, g *globalOptions, f evalFlags) error {
 	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	dir, err := resolveModel(g, g.model, roleRetriever)
+	em, dir, err := openEmbedder(g)
 	if err != nil {
-		return fatal(err)
-	}
-	if _, err := ort.Init(g.ortLib); err != nil {
-		return fatal(err)
-	}
-	em, err := embed.Open(dir, embed.Options{Threads: g.threads, Device: g.device})
-	if err != nil {
-		return fatal(err)
+		return err
 	}
 	defer em.Close()
 	runner := &vidore.Runner{Embedder: em, PageBatch: f.batch}

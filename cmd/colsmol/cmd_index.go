@@ -26,7 +26,6 @@ import (
 	"github.com/colsmol/colsmol/index"
 	"github.com/colsmol/colsmol/indexer"
 	"github.com/colsmol/colsmol/ingest"
-	"github.com/colsmol/colsmol/internal/ort"
 )
 
 func newIndexCmd(g *globalOptions) *cobra.Command {
@@ -84,15 +83,9 @@ func runIndex(c *cobra.Command, g *globalOptions, args []string, o indexer.Optio
 
 	var em *embed.Embedder
 	if !o.DryRun {
-		dir, err := resolveModel(g, g.model, roleRetriever)
-		if err != nil {
-			return fatal(err)
-		}
-		if _, err := ort.Init(g.ortLib); err != nil {
-			return fatal(err)
-		}
-		if em, err = embed.Open(dir, embed.Options{Threads: g.threads, Device: g.device}); err != nil {
-			return fatal(err)
+		var err error
+		if em, _, err = openEmbedder(g); err != nil {
+			return err
 		}
 		defer em.Close()
 	}

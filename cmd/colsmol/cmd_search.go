@@ -8,9 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/colsmol/colsmol/embed"
 	"github.com/colsmol/colsmol/index"
-	"github.com/colsmol/colsmol/internal/ort"
 )
 
 func newSearchCmd(g *globalOptions) *cobra.Command {
@@ -66,16 +64,9 @@ func runSearch(c *cobra.Command, g *globalOptions, query string, k int, exact bo
 		return fatal(err)
 	}
 	defer st.Close()
-	dir, err := resolveModel(g, g.model, roleRetriever)
+	em, _, err := openEmbedder(g)
 	if err != nil {
-		return fatal(err)
-	}
-	if _, err := ort.Init(g.ortLib); err != nil {
-		return fatal(err)
-	}
-	em, err := embed.Open(dir, embed.Options{Threads: g.threads, Device: g.device})
-	if err != nil {
-		return fatal(err)
+		return err
 	}
 	defer em.Close()
 	q, err := em.EmbedQuery(c.Context(), query)

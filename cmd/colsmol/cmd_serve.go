@@ -12,12 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/colsmol/colsmol/embed"
 	"github.com/colsmol/colsmol/generate"
 	"github.com/colsmol/colsmol/index"
 	"github.com/colsmol/colsmol/indexer"
 	"github.com/colsmol/colsmol/ingest"
-	"github.com/colsmol/colsmol/internal/ort"
 	"github.com/colsmol/colsmol/web"
 	"github.com/colsmol/colsmol/web/backend"
 )
@@ -89,16 +87,9 @@ func runServe(c *cobra.Command, g *globalOptions, f serveFlags) error {
 	}
 	defer st.Close()
 
-	dir, err := resolveModel(g, g.model, roleRetriever)
+	em, _, err := openEmbedder(g)
 	if err != nil {
-		return fatal(err)
-	}
-	if _, err := ort.Init(g.ortLib); err != nil {
-		return fatal(err)
-	}
-	em, err := embed.Open(dir, embed.Options{Threads: g.threads, Device: g.device})
-	if err != nil {
-		return fatal(err)
+		return err
 	}
 	defer em.Close()
 	r, err := ingest.NewRendererWithOptions(ingest.RendererOptions{Instances: 1})

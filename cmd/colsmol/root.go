@@ -48,7 +48,9 @@ Everything runs locally on the CPU through ONNX Runtime.`,
 	pf.BoolVar(&g.json, "json", false, "machine-readable output on stdout (one JSON document)")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "fewer log lines")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "more log lines")
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErrorf("%v (see %s --help)", err, c.CommandPath()) })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageErrorf("%v (see %s --help)", err, c.CommandPath())
+	})
 
 	root.AddCommand(
 		newIndexCmd(g),
