@@ -19,7 +19,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
-	"golang.org/x/term"
 
 	"github.com/colsmol/colsmol/eval/vidore"
 	"github.com/colsmol/colsmol/internal/hub"
@@ -308,23 +307,16 @@ func colsmolVersion() string {
 
 // evalOutput shows progress: an mpb bar per dataset on a terminal, plain lines otherwise.
 type evalOutput struct {
-	w       io.Writer
-	quiet   bool
-	verbose bool
+	progressOutput
 
 	mu   sync.Mutex
-	p    *mpb.Progress
 	bar  *mpb.Bar
 	name string
 	last time.Time
 }
 
 func newEvalOutput(g *globalOptions, w io.Writer) *evalOutput {
-	o := &evalOutput{w: w, quiet: g.quiet, verbose: g.verbose}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) && !g.quiet {
-		o.p = mpb.New(mpb.WithOutput(w), mpb.WithWidth(40), mpb.WithRefreshRate(150*time.Millisecond))
-	}
-	return o
+	return &evalOutput{progressOutput: newProgressOutput(g, w)}
 }
 
 // line prints one line above the bar (or plainly); quiet mode keeps only warnings and skips.
@@ -333,12 +325,7 @@ func (o *evalOutput) line(format string, args ...any) {
 	if o.quiet && !strings.HasPrefix(s, "warning") && !strings.HasPrefix(s, "skip") {
 		return
 	}
-	s += "\n"
-	if o.p != nil {
-		o.p.Write([]byte(s))
-		return
-	}
-	io.WriteString(o.w, s)
+	o.println(s)
 }
 
 func (o *evalOutput) event(e vidore.Event) {

@@ -20,7 +20,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
-	"golang.org/x/term"
 
 	"github.com/colsmol/colsmol/embed"
 	"github.com/colsmol/colsmol/index"
@@ -201,33 +200,21 @@ func printIndexSummary(w io.Writer, s *indexer.Summary, dryRun bool) {
 // indexOutput shows a run's progress on stderr: a bar on a terminal, plain lines otherwise. Problems with
 // files are always printed, one line each: "skip PATH: what happened; what to do".
 type indexOutput struct {
-	w       io.Writer
-	quiet   bool
-	verbose bool
+	progressOutput
 
 	mu      sync.Mutex
-	p       *mpb.Progress
 	bar     *mpb.Bar
 	current string
 	planned bool
 }
 
 func newIndexOutput(g *globalOptions, w io.Writer) *indexOutput {
-	o := &indexOutput{w: w, quiet: g.quiet, verbose: g.verbose}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) && !g.quiet {
-		o.p = mpb.New(mpb.WithOutput(w), mpb.WithWidth(40), mpb.WithRefreshRate(150*time.Millisecond))
-	}
-	return o
+	return &indexOutput{progressOutput: newProgressOutput(g, w)}
 }
 
 // line prints one line above the bar (or plainly).
 func (o *indexOutput) line(format string, args ...any) {
-	s := fmt.Sprintf(format, args...) + "\n"
-	if o.p != nil {
-		o.p.Write([]byte(s))
-		return
-	}
-	io.WriteString(o.w, s)
+	o.println(fmt.Sprintf(format, args...))
 }
 
 // plural writes "1 page", "2 pages".
