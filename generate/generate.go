@@ -124,16 +124,18 @@ func Open(dir string, o Options) (*Generator, error) {
 	if err := readJSON(filepath.Join(dir, "generation_config.json"), &gc); err == nil {
 		addIDs(g.eos, gc.EOSTokenID)
 	}
-	if len(g.eos) == 0 {
-		addIDs(g.eos, tc.EOSTokenID)
-	}
 	proc, err := vlm.NewProcessor(dir)
 	if err != nil {
 		return nil, fmt.Errorf("open generator %s: %w", dir, err)
 	}
 	g.proc = proc
-	if id, ok := proc.Tok.TokenID(vlm.TokEndOfUtterance); ok {
-		g.eos[id] = true
+	// Stop ids as transformers.js takes them: generation_config.json's eos_token_id (49279, <end_of_utterance>,
+	// in the SmolVLM folders). Without one, text_config's, and <end_of_utterance>, which ends every SmolVLM turn.
+	if len(g.eos) == 0 {
+		addIDs(g.eos, tc.EOSTokenID)
+		if id, ok := proc.Tok.TokenID(vlm.TokEndOfUtterance); ok {
+			g.eos[id] = true
+		}
 	}
 	if g.imageTok == 0 {
 		g.imageTok = proc.ImageTokenID()

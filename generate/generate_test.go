@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -103,32 +101,17 @@ func TestChunkedPrefillMatchesWholePrompt(t *testing.T) {
 // that nearly fills it, on a copy of the tiny model whose config says max_position_embeddings 400.
 func TestContextGuard(t *testing.T) {
 	needORT(t)
-	dir := t.TempDir()
-	entries, err := os.ReadDir(tinyDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		src := filepath.Join(tinyDir(), e.Name())
-		if e.IsDir() {
-			if err := os.Symlink(src, filepath.Join(dir, e.Name())); err != nil {
-				t.Fatal(err)
-			}
-			continue
+	replaced := false
+	dir := copyTiny(t, func(name string, b []byte) []byte {
+		if name != "config.json" {
+			return b
 		}
-		b, err := os.ReadFile(src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Name() == "config.json" {
-			b = []byte(strings.Replace(string(b), `"max_position_embeddings": 8192`, `"max_position_embeddings": 400`, 1))
-			if !strings.Contains(string(b), `"max_position_embeddings": 400`) {
-				t.Fatal("config.json of the tiny model has no max_position_embeddings 8192 to replace")
-			}
-		}
-		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		s := strings.Replace(string(b), `"max_position_embeddings": 8192`, `"max_position_embeddings": 400`, 1)
+		replaced = s != string(b)
+		return []byte(s)
+	})
+	if !replaced {
+		t.Fatal("config.json of the tiny model has no max_position_embeddings 8192 to replace")
 	}
 	g, err := Open(dir, Options{Threads: 1})
 	if err != nil {
@@ -201,5 +184,51 @@ func TestStreamPiecesAddUpToAnswer(t *testing.T) {
 	cancel()
 	if _, err := g.Generate(ctx, in, Params{MaxNewTokens: 4}, nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled context: err = %v", err)
+	}
+}
+
+// TestStopToken checks that generation stops on generation_config.json's eos_token_id: on a copy of the tiny
+// model whose stop id is the 4th greedy token of a prompt, the answer ends there and leaves the stop token out.
+func TestStopToken(t *testing.T) {
+	g := openTiny(t, Options{})
+	in := chatInputs(t, g, "What is shown?", "wide-4x1.png")
+	full, err := g.Generate(context.Background(), in, Params{MaxNewTokens: 8}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.StopReason != "length" || len(full.Tokens) != 8 {
+		t.Fatalf("stop %s after %d tokens; the tiny model should run to the budget", full.StopReason, len(full.Tokens))
+	}
+	stopID := full.Tokens[3]
+	if slices.Index(full.Tokens, stopID) != 3 {
+		t.Fatalf("token %d appears before step 3 in %v", stopID, full.Tokens)
+	}
+	dir := copyTiny(t, func(name string, b []byte) []byte {
+		if name == "generation_config.json" {
+			return []byte(fmt.Sprintf(`{"bos_token_id": 1, "eos_token_id": [%d, 49279], "pad_token_id": 2}`, stopID))
+		}
+		return b
+	})
+	s, err := Open(dir, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var pieces []string
+	res, err := s.Generate(context.Background(), in, Params{MaxNewTokens: 8}, func(_ int64, p string) error {
+		pieces = append(pieces, p)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StopReason != "eos" || !slices.Equal(res.Tokens, full.Tokens[:4]) {
+		t.Errorf("stop %s with %v, want eos with %v", res.StopReason, res.Tokens, full.Tokens[:4])
+	}
+	if want := strings.TrimSpace(g.Processor().Tok.Decode(full.Tokens[:3], true)); res.Text != want {
+		t.Errorf("text %q, want the first three tokens' %q", res.Text, want)
+	}
+	if len(pieces) != 4 {
+		t.Errorf("%d callbacks for 4 tokens", len(pieces))
 	}
 }

@@ -71,3 +71,30 @@ func chatInputs(t testing.TB, g *Generator, question string, images ...string) *
 	}
 	return in
 }
+
+// copyTiny copies the tiny generator into a temporary folder (onnx/ linked), letting edit change each file.
+func copyTiny(t testing.TB, edit func(name string, b []byte) []byte) string {
+	t.Helper()
+	dir := t.TempDir()
+	entries, err := os.ReadDir(tinyDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		src := filepath.Join(tinyDir(), e.Name())
+		if e.IsDir() {
+			if err := os.Symlink(src, filepath.Join(dir, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), edit(e.Name(), b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}

@@ -37,10 +37,10 @@ func pick(logits []float32, p Params, rng *rand.Rand) int64 {
 		cs[i] = cand{i, w}
 		sum += w
 	}
-	// Stable, so that equally likely tokens keep their id order and a seed always gives the same draw.
-	sort.SliceStable(cs, func(a, b int) bool { return cs[a].w > cs[b].w })
 	keep := len(cs)
 	if p.TopP > 0 && p.TopP < 1 {
+		// Stable, so that equally likely tokens keep their id order and a seed always gives the same draw.
+		sort.SliceStable(cs, func(a, b int) bool { return cs[a].w > cs[b].w })
 		acc := 0.0
 		for i, c := range cs {
 			acc += c.w / sum

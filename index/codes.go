@@ -41,12 +41,12 @@ func (s *Store) snapshot() (*codeSnapshot, error) {
 		}
 		w := maxsim.Words(d)
 		return b.ForEach(func(k, v []byte) error {
-			if len(v)%(8*w) != 0 {
-				return fmt.Errorf("codes of page %x: %d bytes are not whole %d-word codes", k, len(v), w)
+			codes, err := decodeCodes(v, w)
+			if err != nil {
+				return fmt.Errorf("codes of page %x: %w", k, err)
 			}
 			id, page := splitPageKey(k)
-			n := len(v) / (8 * w)
-			pc := pageCodes{docID: id, page: page, codes: maxsim.PackCodes(codeWords(v), n, w)}
+			pc := pageCodes{docID: id, page: page, codes: codes}
 			snap.pages = append(snap.pages, pc)
 			snap.bytes += pc.codes.Bytes()
 			return nil

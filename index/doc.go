@@ -24,7 +24,7 @@
 //	thumbs    page key → JPEG thumbnail
 //	previews  page key → JPEG preview
 //	vectors   page key → float16, little-endian, dimension-major (maxsim.EncodePage)
-//	codes     page key → sign codes, uint64 little-endian, one per 64 dimensions of each vector
+//	codes     page key → vector count, then sign codes packed as maxsim.PackCodes, uint64 little-endian
 //
 // # Caveats
 //

@@ -36,7 +36,7 @@ func (s *Store) Put(doc Document, pages []Page) error {
 	if doc.IndexedAt.IsZero() {
 		doc.IndexedAt = time.Now().UTC()
 	}
-	enc, err := encodePages(pages)
+	enc, err := encodePages(pages, s.codePool)
 	if err != nil {
 		return fmt.Errorf("put %s: %w", doc.Path, err)
 	}
@@ -71,11 +71,11 @@ type encodedPages struct {
 	dim     int
 	vectors [][]byte
 	codes   []maxsim.PackedCodes
-	raw     [][]byte // sign codes as stored
+	raw     [][]byte // sign codes as stored (encodeCodes)
 	records [][]byte
 }
 
-func encodePages(pages []Page) (*encodedPages, error) {
+func encodePages(pages []Page, codePool int) (*encodedPages, error) {
 	e := &encodedPages{}
 	for i, p := range pages {
 		if len(p.Vectors) > 0 {
@@ -94,15 +94,19 @@ func encodePages(pages []Page) (*encodedPages, error) {
 				return nil, fmt.Errorf("%w: page %d: image position %d outside %d vectors", ErrBadInput, i+1, pos, len(p.Vectors))
 			}
 		}
-		raw := maxsim.PageSignCodes(p.Vectors)
+		coded := p.Vectors
+		if codePool > 1 {
+			coded, _ = maxsim.PoolHierarchical(p.Vectors, codePool)
+		}
+		raw := maxsim.PageSignCodes(coded)
 		e.vectors = append(e.vectors, halfBytes(half))
-		e.codes = append(e.codes, maxsim.PackCodes(raw, len(p.Vectors), len(raw)/max(1, len(p.Vectors))))
+		e.codes = append(e.codes, maxsim.PackCodes(raw, len(coded), len(raw)/max(1, len(coded))))
 		rec, err := json.Marshal(pageRecord{Width: p.Width, Height: p.Height, Tiles: p.Tiles, Vectors: len(p.Vectors), ImagePositions: p.ImagePositions})
 		if err != nil {
 			return nil, err
 		}
 		e.records = append(e.records, rec)
-		e.raw = append(e.raw, codeBytes(raw))
+		e.raw = append(e.raw, encodeCodes(e.codes[len(e.codes)-1]))
 	}
 	return e, nil
 }
@@ -214,13 +218,33 @@ func halfBytes(h []uint16) []byte {
 	return out
 }
 
-// codeBytes returns the little-endian bytes of sign codes.
-func codeBytes(c []uint64) []byte {
-	out := make([]byte, 8*len(c))
-	for i, v := range c {
-		binary.LittleEndian.PutUint64(out[8*i:], v)
+// encodeCodes returns the stored form of a page's packed sign codes: the number of vectors, then the
+// packed words (maxsim.PackCodes layout), all uint64 little-endian. Storing the packed layout makes
+// loading the codes for the first phase a plain copy.
+func encodeCodes(p maxsim.PackedCodes) []byte {
+	out := make([]byte, 8+8*len(p.Words))
+	binary.LittleEndian.PutUint64(out, uint64(p.N))
+	for i, v := range p.Words {
+		binary.LittleEndian.PutUint64(out[8+8*i:], v)
 	}
 	return out
+}
+
+// decodeCodes copies stored sign codes (encodeCodes) of w-word codes out of b, checking their size.
+func decodeCodes(b []byte, w int) (maxsim.PackedCodes, error) {
+	if len(b) < 8 || len(b)%8 != 0 {
+		return maxsim.PackedCodes{}, fmt.Errorf("%d bytes of sign codes", len(b))
+	}
+	n := int(binary.LittleEndian.Uint64(b))
+	words := codeWords(b[8:])
+	want := n * w
+	if w == 2 {
+		want = (n + 7) / 8 * 16
+	}
+	if len(words) != want || n < 0 {
+		return maxsim.PackedCodes{}, fmt.Errorf("%d code words for %d vectors of %d words", len(words), n, w)
+	}
+	return maxsim.PackedCodes{N: n, Words: words}, nil
 }
 
 // littleEndian reports whether the machine stores integers little-endian, so that stored bytes can be
@@ -246,9 +270,13 @@ func halfView(b []byte) []uint16 {
 	return out
 }
 
-// codeWords copies sign codes out of stored bytes.
+// codeWords copies little-endian uint64 words out of stored bytes.
 func codeWords(b []byte) []uint64 {
 	out := make([]uint64, len(b)/8)
+	if littleEndian && len(out) > 0 {
+		copy(out, unsafe.Slice((*uint64)(unsafe.Pointer(&b[0])), len(out)))
+		return out
+	}
 	for i := range out {
 		out[i] = binary.LittleEndian.Uint64(b[8*i:])
 	}

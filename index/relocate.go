@@ -69,9 +69,11 @@ func (s *Store) Relocate(id string, doc Document) error {
 				}
 			}
 			if d > 0 {
-				w := maxsim.Words(d)
-				n := len(vals[len(vals)-1]) / (8 * w)
-				moved = append(moved, maxsim.PackCodes(codeWords(vals[len(vals)-1]), n, w))
+				codes, err := decodeCodes(vals[len(vals)-1], maxsim.Words(d))
+				if err != nil {
+					return fmt.Errorf("codes of page %d: %w", p+1, err)
+				}
+				moved = append(moved, codes)
 			}
 		}
 		return nil

@@ -12,9 +12,11 @@ import (
 )
 
 // DefaultRerank is how many first-phase candidates a search rescores exactly when
-// [SearchOptions.Rerank] is 0. The benchmark (BenchmarkSearch in this package) measures recall@10 of
-// binary+rerank against exact scoring at this depth.
-const DefaultRerank = 200
+// [SearchOptions.Rerank] is 0. BenchmarkSearch measures recall against exact scoring at 50, 100, 200 and
+// 400: on its 10,000-page synthetic index recall@10 was 0.855, 0.965 and 0.995 at 100, 200 and 400, so
+// 400 keeps the top 10 within 1% of exact; rescoring 400 pages of 1,030 vectors costs about 13 ms on
+// two cores.
+const DefaultRerank = 400
 
 // SearchOptions tune [Store.Search]. The zero value is the two-phase search with DefaultRerank.
 type SearchOptions struct {

@@ -48,15 +48,17 @@ func (s *Store) Stats() (*Stats, error) {
 			st.Pages++
 			st.VectorBytes += int64(len(v))
 			if st.Dim > 0 {
-				n := int64(len(v) / 2 / st.Dim)
-				st.Vectors += n
-				st.ResidentBytes += (n+7)/8*8*int64(maxsimWords(st.Dim))*8 + pageOverhead
+				st.Vectors += int64(len(v) / 2 / st.Dim)
 			}
 		})
 		if err != nil {
 			return err
 		}
-		if err := sum(bucketCodes, func(k, v []byte) { st.CodeBytes += int64(len(v)) }); err != nil {
+		err = sum(bucketCodes, func(k, v []byte) {
+			st.CodeBytes += int64(len(v))
+			st.ResidentBytes += int64(max(len(v)-8, 0)) + pageOverhead // the packed words, as stored
+		})
+		if err != nil {
 			return err
 		}
 		for _, b := range [][]byte{bucketThumbs, bucketPreviews} {
@@ -79,5 +81,3 @@ func (s *Store) Stats() (*Stats, error) {
 // pageOverhead is the bookkeeping per page in the in-memory code snapshot (pageCodes and slice
 // headers), rounded up.
 const pageOverhead = 80
-
-func maxsimWords(dim int) int { return (dim + 63) / 64 }

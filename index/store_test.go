@@ -61,8 +61,9 @@ func verify(s *Store) error {
 					}
 				}
 				n := len(tx.Bucket(bucketVectors).Get(k)) / 2 / max(d, 1)
-				if c := len(tx.Bucket(bucketCodes).Get(k)); c != n*8*maxsim.Words(max(d, 1)) {
-					return fmt.Errorf("document %s page %d: %d code bytes for %d vectors", doc.ID, p+1, c, n)
+				codes, err := decodeCodes(tx.Bucket(bucketCodes).Get(k), maxsim.Words(max(d, 1)))
+				if err != nil || codes.N > n || (codes.N == 0) != (n == 0) {
+					return fmt.Errorf("document %s page %d: codes of %d vectors for %d vectors: %v", doc.ID, p+1, codes.N, n, err)
 				}
 			}
 			return nil
@@ -379,14 +380,14 @@ func TestStore_Stats(t *testing.T) {
 	if st.Documents != 2 || st.Pages != 3 || st.Vectors != 250 || st.Dim != 128 {
 		t.Fatalf("stats %+v", st)
 	}
-	if st.VectorBytes != 250*128*2 || st.CodeBytes != 250*16 {
-		t.Fatalf("vector bytes %d (want %d), code bytes %d (want %d)", st.VectorBytes, 250*256, st.CodeBytes, 250*16)
+	// Codes: a count word, then blocks of 8 codes of 16 bytes: 100 vectors → 13 blocks, 50 → 7.
+	if wantCodes := int64(3*8 + (13+13+7)*128); st.VectorBytes != 250*128*2 || st.CodeBytes != wantCodes {
+		t.Fatalf("vector bytes %d (want %d), code bytes %d (want %d)", st.VectorBytes, 250*256, st.CodeBytes, wantCodes)
 	}
 	if st.FileBytes < st.VectorBytes || st.BytesPerPage != float64(st.FileBytes)/3 {
 		t.Fatalf("file bytes %d, per page %v", st.FileBytes, st.BytesPerPage)
 	}
-	// Packed codes: 100 vectors → 13 blocks of 8, 50 → 7 blocks; 16 bytes per vector slot.
-	if want := int64((13*8+13*8+7*8)*16 + 3*pageOverhead); st.ResidentBytes != want {
+	if want := int64((13+13+7)*128 + 3*pageOverhead); st.ResidentBytes != want {
 		t.Fatalf("resident estimate %d, want %d", st.ResidentBytes, want)
 	}
 }
@@ -471,5 +472,42 @@ func TestStore_Relocate(t *testing.T) {
 	}
 	if d2, _ := s.ByPath("new/a.pdf"); d2 == nil || d2.Size != 8 || d2.Pages != 2 {
 		t.Fatalf("after in-place relocate: %+v", d2)
+	}
+}
+
+func TestStore_CodePool(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "pooled.db"), Options{CodePool: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := verify(s); err != nil {
+			t.Error(err)
+		}
+		s.Close()
+	})
+	sy := newSynth(10, 128, 30)
+	for d := 0; d < 30; d++ {
+		if err := s.Put(testDoc(fmt.Sprintf("p%02d.pdf", d), 5), sy.pages(uint64(d*5), 5, 60)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, _ := s.Stats()
+	if want := int64(150 * (8 + 3*128)); st.Vectors != 150*60 || st.CodeBytes != want {
+		t.Fatalf("vectors %d (want %d), code bytes %d (want %d: codes of 20 pooled vectors per page)", st.Vectors, 150*60, st.CodeBytes, want)
+	}
+	for qi := 0; qi < 5; qi++ {
+		q := sy.query(uint64(qi), sy.page(uint64(qi*31), 60), 25)
+		exact, _ := s.Search(q, 3, SearchOptions{Exact: true})
+		got, err := s.Search(q, 3, SearchOptions{Rerank: 30})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The rerank scores whole vectors, so any page it returns carries its exact score.
+		for i := range got {
+			if got[i].Score > exact[0].Score || (i == 0 && got[0] != exact[0]) {
+				t.Fatalf("query %d rank %d: %+v, exact %+v", qi, i+1, got[i], exact)
+			}
+		}
 	}
 }

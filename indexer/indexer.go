@@ -43,6 +43,10 @@ type Options struct {
 	// MaxTiles caps the vision-encoder tiles per page (the global view included): each page's longest edge is
 	// lowered, in steps of 512 pixels, until it fits. 0 means the model's own size.
 	MaxTiles int
+	// PoolFactor, when > 1, stores each page's vectors pooled by this factor (hierarchical clustering, as
+	// colpali-engine's HierarchicalTokenPooler): about 1/PoolFactor of the storage and scoring time, at some
+	// loss of quality. Pooled pages have no similarity map, since their vectors no longer map to image patches.
+	PoolFactor int
 	// DryRun plans without rendering, embedding or writing: Summary.Plan lists what would be done.
 	DryRun bool
 	// SecondsPerTile is the dry run's cost model; 0 means EstimateSecondsPerTile().

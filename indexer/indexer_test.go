@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -486,5 +487,60 @@ func TestMaxTiles(t *testing.T) {
 	info, err := st.PageInfo(docs[0].ID, 1)
 	if err != nil || info.Width != 724 || info.Height != 1024 || info.Tiles != (index.Tiles{Rows: 2, Cols: 2}) || len(info.ImagePositions) != 5*em.Processor().SeqLen {
 		t.Errorf("page %+v, %v", info, err)
+	}
+}
+
+// TestPoolFactor checks that pooled pages store about 1/factor of the vectors, unit length, without image
+// positions, and that search still finds them.
+func TestPoolFactor(t *testing.T) {
+	em := tinyEmbedder(t)
+	r := renderer(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cat.png")
+	writeFile(t, path, samplePNG(color.RGBA{200, 40, 40, 255}, 300, 200))
+
+	counts := map[int]int{}
+	for _, factor := range []int{0, 3} {
+		st, err := index.Open(filepath.Join(dir, fmt.Sprintf("index-%d.db", factor)), index.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Run(context.Background(), st, em, r, []string{path}, Options{PoolFactor: factor}); err != nil {
+			t.Fatal(err)
+		}
+		docs, err := st.Documents()
+		if err != nil || len(docs) != 1 {
+			t.Fatalf("pool factor %d: documents %v, %v", factor, docs, err)
+		}
+		vecs, pos, err := st.PageVectors(docs[0].ID, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts[factor] = len(vecs)
+		if factor > 1 {
+			if len(pos) != 0 {
+				t.Errorf("pool factor %d: %d image positions kept, want none", factor, len(pos))
+			}
+			for i, v := range vecs {
+				var n float64
+				for _, x := range v {
+					n += float64(x) * float64(x)
+				}
+				if math.Abs(n-1) > 1e-2 {
+					t.Fatalf("pooled vector %d has squared norm %.4f, want 1", i, n)
+				}
+			}
+		}
+		q, err := em.EmbedQuery(context.Background(), "a red picture")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, err := st.Search(q, 1, index.SearchOptions{}); err != nil || len(res) != 1 {
+			t.Errorf("pool factor %d: search gave %v, %v", factor, res, err)
+		}
+		st.Close()
+	}
+	if counts[3] == 0 || counts[3] > counts[0]/3 || counts[3] < counts[0]/4 {
+		t.Errorf("pool factor 3 stored %d vectors for a %d-vector page, want about a third (at most %d)", counts[3], counts[0], counts[0]/3)
 	}
 }

@@ -76,38 +76,8 @@ func (x *run) settle(j *job, how string, d *index.Document) (bool, error) {
 	return false, nil
 }
 
-// relocate stores the indexed document d again under the file of j (its new path, size and modification
-// time), copying its pages from the index instead of embedding them again, and removes the old entry when
-// the path changed. The index has no "move" of its own, so this takes two transactions: a crash between
-// them leaves the document under both paths, each whole; the next run with --prune drops the old one.
+// relocate moves the indexed document d to the file of j (its new path, size and modification time) in one
+// transaction of the index, keeping its pages as they are: nothing is embedded again.
 func (x *run) relocate(d *index.Document, j *job) error {
-	pages := make([]index.Page, d.Pages)
-	for p := 1; p <= d.Pages; p++ {
-		info, err := x.st.PageInfo(d.ID, p)
-		if err != nil {
-			return err
-		}
-		vecs, pos, err := x.st.PageVectors(d.ID, p)
-		if err != nil {
-			return err
-		}
-		thumb, err := x.st.PageImage(d.ID, p, true)
-		if err != nil {
-			return err
-		}
-		preview, err := x.st.PageImage(d.ID, p, false)
-		if err != nil {
-			return err
-		}
-		pages[p-1] = index.Page{Width: info.Width, Height: info.Height, Tiles: info.Tiles, Thumb: thumb, Preview: preview,
-			Vectors: vecs, ImagePositions: pos}
-	}
-	nd := index.Document{Path: j.abs, SHA256: d.SHA256, Size: j.file.Size, ModTime: j.file.ModTime, IndexedAt: d.IndexedAt}
-	if err := x.st.Put(nd, pages); err != nil {
-		return err
-	}
-	if index.DocumentID(j.abs) != d.ID && d.Path != j.abs {
-		return x.st.Delete(d.ID)
-	}
-	return nil
+	return x.st.Relocate(d.ID, index.Document{Path: j.abs, SHA256: d.SHA256, Size: j.file.Size, ModTime: j.file.ModTime, IndexedAt: d.IndexedAt})
 }

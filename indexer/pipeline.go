@@ -10,6 +10,7 @@ import (
 	"github.com/colsmol/colsmol/embed"
 	"github.com/colsmol/colsmol/index"
 	"github.com/colsmol/colsmol/internal/vlm"
+	"github.com/colsmol/colsmol/maxsim"
 )
 
 // pageItem carries one rendered page (or the failure of its file) from a render worker to the embedder.
@@ -259,6 +260,10 @@ func (x *run) pageFor(ctx context.Context, it pageItem) (index.Page, bool, error
 		Thumb:   it.thumb,
 		Preview: it.preview,
 		Vectors: ep.Vectors, ImagePositions: ep.ImagePositions,
+	}
+	if x.o.PoolFactor > 1 {
+		page.Vectors, _ = maxsim.PoolHierarchical(page.Vectors, x.o.PoolFactor)
+		page.ImagePositions = nil
 	}
 	if it.n > 1 && it.i < it.n-1 {
 		x.partial.save(it.sha, it.i, page) // best effort: only resumption depends on it

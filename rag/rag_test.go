@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -61,41 +62,70 @@ func tinyModels(t *testing.T) (*embed.Embedder, *generate.Generator) {
 // testImages are the generator's parity images: different aspect ratios, so different tile counts.
 var testImages = []string{"wide-4x1.png", "banner-2x1.png", "portrait-3x4.jpg"}
 
-// newIndex indexes the test images into a fresh bbolt file with the real indexer and the tiny retriever.
+// shared is the index of the test images, built once for the package (TestMain removes it).
+var shared struct {
+	once sync.Once
+	dir  string
+	st   *index.Store
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.st != nil {
+		shared.st.Close()
+	}
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
+	os.Exit(code)
+}
+
+// newIndex returns the test images indexed into a bbolt file by the real indexer with the tiny retriever.
 func newIndex(t *testing.T, em *embed.Embedder) *index.Store {
 	t.Helper()
-	dir := t.TempDir()
+	shared.once.Do(func() { shared.dir, shared.st, shared.err = buildIndex(em) })
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.st
+}
+
+func buildIndex(em *embed.Embedder) (string, *index.Store, error) {
+	dir, err := os.MkdirTemp("", "colsmol-rag-")
+	if err != nil {
+		return "", nil, err
+	}
 	docs := filepath.Join(dir, "docs")
 	if err := os.Mkdir(docs, 0o755); err != nil {
-		t.Fatal(err)
+		return dir, nil, err
 	}
 	for _, name := range testImages {
 		b, err := os.ReadFile(filepath.Join(repoRoot(), "generate", "testdata", "images", name))
 		if err != nil {
-			t.Fatal(err)
+			return dir, nil, err
 		}
 		if err := os.WriteFile(filepath.Join(docs, name), b, 0o644); err != nil {
-			t.Fatal(err)
+			return dir, nil, err
 		}
 	}
 	st, err := index.Open(filepath.Join(dir, "index.db"), index.Options{})
 	if err != nil {
-		t.Fatal(err)
+		return dir, nil, err
 	}
-	t.Cleanup(func() { st.Close() })
 	r, err := ingest.NewRendererWithOptions(ingest.RendererOptions{CacheDir: filepath.Join(dir, "wazero")})
 	if err != nil {
-		t.Fatal(err)
+		return dir, st, err
 	}
 	defer r.Close()
 	sum, err := indexer.Run(context.Background(), st, em, r, []string{docs}, indexer.Options{})
 	if err != nil {
-		t.Fatal(err)
+		return dir, st, err
 	}
 	if sum.Embedded != len(testImages) || len(sum.Failed) != 0 {
-		t.Fatalf("indexed %d pages, failures %v; want %d pages", sum.Embedded, sum.Failed, len(testImages))
+		return dir, st, fmt.Errorf("indexed %d pages, failures %v; want %d pages", sum.Embedded, sum.Failed, len(testImages))
 	}
-	return st
+	return dir, st, nil
 }
 
 func inputsDigest(in *vlm.Inputs) [32]byte {

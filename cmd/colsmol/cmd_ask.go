@@ -157,6 +157,9 @@ func runAsk(g *globalOptions, f askFlags, question string, stdout io.Writer) err
 		}
 		return fatal(err)
 	}
+	for i := range ans.Sources {
+		ans.Sources[i].Path = displayPath(ans.Sources[i].Path) // as `search` shows them
+	}
 	if g.json {
 		// interfaces.md: question, answer, sources [{doc_id, path, page, score}], tokens; plus each source's
 		// label and the labels the answer cites.

@@ -69,7 +69,7 @@ func runDocsLs(c *cobra.Command, g *globalOptions) error {
 	if g.json {
 		out := docsJSON{Documents: []docJSON{}}
 		for _, d := range docs {
-			out.Documents = append(out.Documents, docJSON{DocID: d.ID, Path: d.Path, SHA256: d.SHA256, Pages: d.Pages, IndexedAt: d.IndexedAt})
+			out.Documents = append(out.Documents, docJSON{DocID: d.ID, Path: displayPath(d.Path), SHA256: d.SHA256, Pages: d.Pages, IndexedAt: d.IndexedAt})
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -84,7 +84,7 @@ func runDocsLs(c *cobra.Command, g *globalOptions) error {
 	pages := 0
 	for _, d := range docs {
 		pages += d.Pages
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", d.ID, d.Pages, d.IndexedAt.Local().Format("2006-01-02 15:04"), d.Path)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", d.ID, d.Pages, d.IndexedAt.Local().Format("2006-01-02 15:04"), displayPath(d.Path))
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "%d documents, %d pages\n", len(docs), pages)
@@ -109,7 +109,7 @@ func runDocsRm(c *cobra.Command, g *globalOptions, args []string) error {
 			continue
 		}
 		if !g.quiet {
-			fmt.Fprintf(c.OutOrStdout(), "removed %s (%s, %d pages)\n", doc.Path, doc.ID, doc.Pages)
+			fmt.Fprintf(c.OutOrStdout(), "removed %s (%s, %d pages)\n", displayPath(doc.Path), doc.ID, doc.Pages)
 		}
 	}
 	switch {

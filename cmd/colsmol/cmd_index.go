@@ -29,6 +29,7 @@ import (
 
 func newIndexCmd(g *globalOptions) *cobra.Command {
 	var o indexer.Options
+	var codePool int
 	c := &cobra.Command{
 		Use:   "index PATH...",
 		Short: "Index PDFs and images (files and folders) into the index file",
@@ -40,7 +41,7 @@ the rest goes on; the exit status is then 1. Interrupted runs (Ctrl-C, kill) kee
 stored: run the same command again to continue.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return runIndex(c, g, args, o)
+			return runIndex(c, g, args, o, codePool)
 		},
 	}
 	f := c.Flags()
@@ -49,6 +50,8 @@ stored: run the same command again to continue.`,
 	f.IntVar(&o.Workers, "workers", 0, "render workers, each with its own PDFium instance (0: automatic)")
 	f.IntVar(&o.MaxTiles, "max-tiles", 0, "at most this many vision tiles per page, global view included (lowers the page's longest edge in steps of 512; 0: the model's size)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print per file the pages, tiles and estimated seconds, without indexing")
+	f.IntVar(&o.PoolFactor, "pool-factor", 0, "store each page's vectors pooled by this factor (2-3: less storage and faster search, some quality lost, no similarity map; 0: off)")
+	f.IntVar(&codePool, "code-pool", 0, "compute the fast first phase's 1-bit codes from vectors pooled by this factor (3: about 3x faster first phase on large indexes; 0: off)")
 	return c
 }
 
@@ -64,7 +67,10 @@ type indexJSON struct {
 	Plan     []indexer.PlannedFile `json:"plan,omitempty"`
 }
 
-func runIndex(c *cobra.Command, g *globalOptions, args []string, o indexer.Options) error {
+func runIndex(c *cobra.Command, g *globalOptions, args []string, o indexer.Options, codePool int) error {
+	if o.PoolFactor < 0 || o.PoolFactor > 8 || codePool < 0 || codePool > 8 {
+		return usageErrorf("--pool-factor and --code-pool take 0 (off) or a factor from 2 to 8")
+	}
 	if o.DPI < 0 || o.DPI > 1200 {
 		return usageErrorf("--dpi %d is out of range: give 0 (automatic) or 1..1200", o.DPI)
 	}
@@ -74,7 +80,7 @@ func runIndex(c *cobra.Command, g *globalOptions, args []string, o indexer.Optio
 	ctx, stop := signal.NotifyContext(c.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	st, cleanup, err := openIndexForRun(g, o.DryRun)
+	st, cleanup, err := openIndexForRun(g, o.DryRun, codePool)
 	if err != nil {
 		return err
 	}
@@ -143,14 +149,14 @@ func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }
 
 // openIndexForRun opens the index for writing, or for a dry run read-only (an index that does not exist yet
 // is replaced by an empty temporary one, so a dry run never creates files).
-func openIndexForRun(g *globalOptions, dryRun bool) (*index.Store, func(), error) {
+func openIndexForRun(g *globalOptions, dryRun bool, codePool int) (*index.Store, func(), error) {
 	if !dryRun {
 		if dir := filepath.Dir(g.db); dir != "" {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return nil, nil, fatalf("create the folder of --db %s: %v", g.db, err)
 			}
 		}
-		st, err := index.Open(g.db, index.Options{})
+		st, err := index.Open(g.db, index.Options{CodePool: codePool})
 		if err != nil {
 			return nil, nil, fatal(err)
 		}

@@ -53,6 +53,8 @@ type Config struct {
 	// HalfTables stores the token embedding table and lm_head as float16 (tiny test models only, to keep
 	// them small); everything is still computed in float32.
 	HalfTables bool
+	// StableInit selects the depth-scaled random initialisation (full-size presets); see weightSpecs.
+	StableInit bool
 	// Raw is the parsed config.json, kept to be written back unchanged.
 	Raw map[string]any
 }
@@ -181,9 +183,9 @@ func init() {
 	tinyVision := VisionConfig{Hidden: 32, Intermediate: 64, Layers: 2, Heads: 2, ImageSize: 512, PatchSize: 16, Channels: 3, LayerNormEps: 1e-6, HiddenAct: "gelu_pytorch_tanh"}
 	tinyText := TextConfig{Hidden: 32, Intermediate: 64, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 8, Vocab: 49280, RMSNormEps: 1e-5, RopeTheta: 100000, MaxPositions: 8192, HiddenAct: "silu"}
 	base := Config{ScaleFactor: 4, ImageTokenID: 49190, ProjDim: 128}
-	add := func(name string, v VisionConfig, t TextConfig, retriever, half bool) {
+	add := func(name string, v VisionConfig, t TextConfig, retriever, tiny bool) {
 		c := base
-		c.Vision, c.Text, c.Retriever, c.HalfTables = v, t, retriever, half
+		c.Vision, c.Text, c.Retriever, c.HalfTables, c.StableInit = v, t, retriever, tiny, !tiny
 		presets[name] = c
 	}
 	add("colsmol-256m", vision, text256, true, false)

@@ -129,7 +129,7 @@ func imagePrompt() (ids []int64, imgPos []int) {
 }
 
 // promptEmbeds embeds ids and puts the features of one tile at the image positions.
-func promptEmbeds(t *testing.T, dir string, tile []float32) (ort.Tensor, int) {
+func promptEmbeds(t testing.TB, dir string, tile []float32) (ort.Tensor, int) {
 	const S = 512
 	ids, imgPos := imagePrompt()
 	vis := openSession(t, filepath.Join(dir, "onnx", "vision_encoder.onnx"))
@@ -148,7 +148,7 @@ func promptEmbeds(t *testing.T, dir string, tile []float32) (ort.Tensor, int) {
 }
 
 // greedy runs the decoder greedily for n tokens with the KV cache.
-func greedy(t *testing.T, dir string, e ort.Tensor, n int) []int64 {
+func greedy(t testing.TB, dir string, e ort.Tensor, n int) []int64 {
 	cfg, err := loadConfig(filepath.Join(dir, "config.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -35,7 +35,6 @@ const (
 	tInt8    = int32(onnxpb.TensorProto_INT8)
 	tUint8   = int32(onnxpb.TensorProto_UINT8)
 	tBool    = int32(onnxpb.TensorProto_BOOL)
-	tInt32   = int32(onnxpb.TensorProto_INT32)
 )
 
 // graph accumulates the nodes, initializers, inputs and outputs of one ONNX graph. Values are named by strings;
@@ -109,10 +108,6 @@ func aInts(name string, v ...int64) attr {
 
 func aFloat(name string, v float32) attr {
 	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_FLOAT.Enum(), F: proto.Float32(v)}
-}
-
-func aTensor(name string, t *onnxpb.TensorProto) attr {
-	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_TENSOR.Enum(), T: t}
 }
 
 // op adds a node with one output and returns the output's name.

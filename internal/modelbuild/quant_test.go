@@ -12,7 +12,7 @@ import (
 )
 
 // pageVectors embeds a one-tile page prompt with a model folder's graphs: [L][128] vectors.
-func pageVectors(t *testing.T, dir string, tile []float32) [][]float32 {
+func pageVectors(t testing.TB, dir string, tile []float32) [][]float32 {
 	e, L := promptEmbeds(t, dir, tile)
 	pos := make([]int64, L)
 	for i := range pos {
@@ -86,7 +86,7 @@ func TestInt8GreedyAgreement(t *testing.T) {
 }
 
 // queryVectors embeds token ids with the retriever's text path (no image): [L][128].
-func queryVectors(t *testing.T, dir string, ids []int64) [][]float32 {
+func queryVectors(t testing.TB, dir string, ids []int64) [][]float32 {
 	emb := openSession(t, filepath.Join(dir, "onnx", "embed_tokens.onnx"))
 	e := run(t, emb, map[string]ort.Tensor{"input_ids": ort.I64(ids, 1, int64(len(ids)))}, "inputs_embeds")["inputs_embeds"]
 	L := len(ids)
@@ -130,21 +130,18 @@ func ranking(q [][]float32, pages [][][]float32) []int {
 	return idx
 }
 
-// TestInt8RankingAgreement measures, on the tiny retriever, how far int8 changes MaxSim rankings of a set of
-// pages for a set of queries (top-1 agreement and top-5 overlap).
-func TestInt8RankingAgreement(t *testing.T) {
-	initORT(t)
-	f := buildRandom(t, "tiny-colsmol", 1, "fp32")
-	q := buildRandom(t, "tiny-colsmol", 1, "int8")
-	var pf, pq [][][]float32
+// rankingAgreement embeds 8 synthetic one-tile pages and 6 random-token queries with two retriever folders
+// and compares their MaxSim rankings: top-1 agreements and the overlap of the top-5 sets.
+func rankingAgreement(t testing.TB, a, b string) (top1, overlap, queries int) {
+	var pa, pb [][][]float32
 	for k := 0; k < 8; k++ {
 		tile := syntheticTile(512, k%3, uint64(k+10))
-		pf = append(pf, pageVectors(t, f, tile))
-		pq = append(pq, pageVectors(t, q, tile))
+		pa = append(pa, pageVectors(t, a, tile))
+		pb = append(pb, pageVectors(t, b, tile))
 	}
 	r := rand.New(rand.NewPCG(9, 9))
-	top1, overlap, nq := 0, 0, 6
-	for k := 0; k < nq; k++ {
+	queries = 6
+	for k := 0; k < queries; k++ {
 		ids := []int64{}
 		for i := 0; i < 8; i++ {
 			ids = append(ids, int64(100+r.IntN(40000)))
@@ -152,75 +149,33 @@ func TestInt8RankingAgreement(t *testing.T) {
 		for i := 0; i < 10; i++ {
 			ids = append(ids, 49279)
 		}
-		a := ranking(queryVectors(t, f, ids), pf)
-		b := ranking(queryVectors(t, q, ids), pq)
-		if a[0] == b[0] {
+		ra := ranking(queryVectors(t, a, ids), pa)
+		rb := ranking(queryVectors(t, b, ids), pb)
+		if ra[0] == rb[0] {
 			top1++
 		}
 		in := map[int]bool{}
-		for _, x := range a[:5] {
+		for _, x := range ra[:5] {
 			in[x] = true
 		}
-		for _, x := range b[:5] {
+		for _, x := range rb[:5] {
 			if in[x] {
 				overlap++
 			}
 		}
 	}
+	return top1, overlap, queries
+}
+
+// TestInt8RankingAgreement measures, on the tiny retriever, how far int8 changes MaxSim rankings of a set of
+// pages for a set of queries (top-1 agreement and top-5 overlap).
+func TestInt8RankingAgreement(t *testing.T) {
+	initORT(t)
+	f := buildRandom(t, "tiny-colsmol", 1, "fp32")
+	q := buildRandom(t, "tiny-colsmol", 1, "int8")
+	top1, overlap, nq := rankingAgreement(t, f, q)
 	t.Logf("tiny-colsmol int8 vs fp32 over 8 pages × %d queries: top-1 agreement %d/%d, top-5 overlap %d/%d", nq, top1, nq, overlap, 5*nq)
 	if top1 < nq/2 {
 		t.Errorf("int8 changes the best page for %d of %d queries", nq-top1, nq)
-	}
-}
-
-// TestQ4PackingExact: with float32 arithmetic (accuracy_level 0), the q4 graphs compute exactly what fp32
-// graphs compute from the same 4-bit-rounded weights, so the nibble packing and scales are right.
-func TestQ4PackingExact(t *testing.T) {
-	initORT(t)
-	old := q4AccuracyLevel
-	q4AccuracyLevel = 0
-	defer func() { q4AccuracyLevel = old }()
-	cfg, _ := presetConfig("tiny-colsmol")
-	w := randomWeights(cfg, 1)
-	dir := t.TempDir()
-	qg := buildVision(cfg, &weightSet{m: w}, &quantizer{q4: true})
-	// Round every quantized weight [out, in] the way q4Linear does: blocks of 32 along in, per row.
-	for name, tw := range w {
-		quantized := strings.Contains(name, "vision_model.encoder.layers.") && !strings.Contains(name, "layer_norm") && strings.HasSuffix(name, ".weight") || name == nConnW
-		if !quantized {
-			continue
-		}
-		out, in := tw.Shape[0], tw.Shape[1]
-		d := tw.Data
-		for o := int64(0); o < out; o++ {
-			for lo := int64(0); lo < in; lo += q4BlockSize {
-				hi := min(lo+q4BlockSize, in)
-				var m float64
-				for k := lo; k < hi; k++ {
-					m = math.Max(m, math.Abs(float64(d[o*in+k])))
-				}
-				s := float32(m / 7)
-				if s == 0 {
-					s = 1
-				}
-				for k := lo; k < hi; k++ {
-					v := math.Max(0, math.Min(15, math.RoundToEven(float64(d[o*in+k])/float64(s))+8))
-					d[o*in+k] = float32(v-8) * s
-				}
-			}
-		}
-	}
-	fg := buildVision(cfg, &weightSet{m: w}, fp32)
-	for name, g := range map[string]*graph{"q4": qg, "fp32": fg} {
-		if err := g.save(filepath.Join(dir, name, "onnx", "vision_encoder.onnx")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	a := runVision(t, filepath.Join(dir, "q4"), [][]float32{refTile(0, 512)}, 512)
-	b := runVision(t, filepath.Join(dir, "fp32"), [][]float32{refTile(0, 512)}, 512)
-	if d := maxAbsDiff(a.F32, b.F32); d > 1e-4 {
-		t.Errorf("q4 graph differs from fp32 with the same rounded weights by %g", d)
-	} else {
-		t.Logf("max abs diff %g", d)
 	}
 }

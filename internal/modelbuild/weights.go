@@ -62,6 +62,16 @@ func weightSpecs(c *Config) []weightSpec {
 	sf := int64(c.ScaleFactor)
 	dt, it := int64(t.Hidden), int64(t.Intermediate)
 	hq, hkv := int64(t.Heads*t.HeadDim), int64(t.KVHeads*t.HeadDim)
+	// Tiny models get sharp attention (q/k gain 2) so that their outputs depend visibly on the image. Deep
+	// full-size random models would be chaotic that way (any perturbation, such as int8 rounding, would grow
+	// through 30 layers), so they get a trained-network-like initialisation instead: q/k gain 1 and residual
+	// output projections scaled by 1/√(2·layers), as GPT-2 initialises them.
+	qk, resV, resT := 2.0, 1.0, 1.0
+	if c.StableInit {
+		qk = 1
+		resV = 1 / math.Sqrt(2*float64(v.Layers))
+		resT = 1 / math.Sqrt(2*float64(t.Layers))
+	}
 	s := []weightSpec{
 		{nPatchW, []int64{dv, ch, p, p}, kindLinear, imageGain},
 		{nPatchB, []int64{dv}, kindBias, 1},
@@ -74,8 +84,11 @@ func weightSpecs(c *Config) []weightSpec {
 		)
 		for _, n := range []string{"q_proj", "k_proj", "v_proj", "out_proj"} {
 			gain := 1.0
-			if n == "q_proj" || n == "k_proj" {
-				gain = 2 // sharper attention patterns
+			switch {
+			case n == "q_proj" || n == "k_proj":
+				gain = qk
+			case n == "out_proj":
+				gain = resV
 			}
 			s = append(s,
 				weightSpec{vName(i, "self_attn."+n+".weight"), []int64{dv, dv}, kindLinear, gain},
@@ -87,7 +100,7 @@ func weightSpecs(c *Config) []weightSpec {
 			weightSpec{vName(i, "layer_norm2.bias"), []int64{dv}, kindNormB, 1},
 			weightSpec{vName(i, "mlp.fc1.weight"), []int64{iv, dv}, kindLinear, 1},
 			weightSpec{vName(i, "mlp.fc1.bias"), []int64{iv}, kindBias, 1},
-			weightSpec{vName(i, "mlp.fc2.weight"), []int64{dv, iv}, kindLinear, 1},
+			weightSpec{vName(i, "mlp.fc2.weight"), []int64{dv, iv}, kindLinear, resV},
 			weightSpec{vName(i, "mlp.fc2.bias"), []int64{dv}, kindBias, 1},
 		)
 	}
@@ -100,14 +113,14 @@ func weightSpecs(c *Config) []weightSpec {
 	for i := 0; i < t.Layers; i++ {
 		s = append(s,
 			weightSpec{tName(i, "input_layernorm.weight"), []int64{dt}, kindNormW, 1},
-			weightSpec{tName(i, "self_attn.q_proj.weight"), []int64{hq, dt}, kindLinear, 2},
-			weightSpec{tName(i, "self_attn.k_proj.weight"), []int64{hkv, dt}, kindLinear, 2},
+			weightSpec{tName(i, "self_attn.q_proj.weight"), []int64{hq, dt}, kindLinear, qk},
+			weightSpec{tName(i, "self_attn.k_proj.weight"), []int64{hkv, dt}, kindLinear, qk},
 			weightSpec{tName(i, "self_attn.v_proj.weight"), []int64{hkv, dt}, kindLinear, 1},
-			weightSpec{tName(i, "self_attn.o_proj.weight"), []int64{dt, hq}, kindLinear, 1},
+			weightSpec{tName(i, "self_attn.o_proj.weight"), []int64{dt, hq}, kindLinear, resT},
 			weightSpec{tName(i, "post_attention_layernorm.weight"), []int64{dt}, kindNormW, 1},
 			weightSpec{tName(i, "mlp.gate_proj.weight"), []int64{it, dt}, kindLinear, 1},
 			weightSpec{tName(i, "mlp.up_proj.weight"), []int64{it, dt}, kindLinear, 1},
-			weightSpec{tName(i, "mlp.down_proj.weight"), []int64{dt, it}, kindLinear, 1},
+			weightSpec{tName(i, "mlp.down_proj.weight"), []int64{dt, it}, kindLinear, resT},
 		)
 	}
 	s = append(s, weightSpec{nNorm, []int64{dt}, kindNormW, 1})
