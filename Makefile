@@ -9,7 +9,9 @@ MODEL     ?= colsmol-256m
 DB        ?= build/demo.db
 export ONNXRUNTIME_LIB ?= $(CURDIR)/$(ORT_LIB)
 
-.PHONY: all build ort test bench demo clean testmodels goldens
+PY        ?= /usr/bin/python3
+
+.PHONY: all build ort test bench benchmodels demo clean testmodels goldens
 
 all: build
 
@@ -30,8 +32,25 @@ test: ort
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
-bench: ort build
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+# Full-size random-weight models for the speed benchmarks (speed does not depend on weight values; not
+# committed: about 3 GB together). Each is built once.
+BENCH_MODELS := build/models/colsmol-256m-random build/models/colsmol-256m-random-int8 build/bench-smolvlm build/bench-smolvlm-int8
+build/models/colsmol-256m-random:
+	./$(BIN) -q model convert --random --preset colsmol-256m --seed 1 --out $@
+build/models/colsmol-256m-random-int8:
+	./$(BIN) -q model convert --random --preset colsmol-256m --seed 1 --precision int8 --out $@
+build/bench-smolvlm:
+	./$(BIN) -q model convert --random --preset smolvlm-256m-instruct --seed 1 --out $@
+build/bench-smolvlm-int8:
+	./$(BIN) -q model convert --random --preset smolvlm-256m-instruct --seed 1 --precision int8 --out $@
+benchmodels: build $(BENCH_MODELS)
+
+# Every benchmark once, printing its figures (about half an hour on 2 cores).
+bench: ort build benchmodels
+	COLSMOL_BENCH_MODEL=$(CURDIR)/build/models/colsmol-256m-random \
+	COLSMOL_BENCH_MODEL_INT8=$(CURDIR)/build/models/colsmol-256m-random-int8 \
+	COLSMOL_BENCH_SMOLVLM=$(CURDIR)/build/bench-smolvlm COLSMOL_BENCH_SMOLVLM_INT8=$(CURDIR)/build/bench-smolvlm-int8 \
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 90m ./...
 
 demo: ort build
 	@rm -f $(DB)
@@ -39,6 +58,25 @@ demo: ort build
 	./$(BIN) --db $(DB) --model $(MODEL) index examples/docs
 	./$(BIN) --db $(DB) --model $(MODEL) search --k 3 "quarterly revenue table"
 	./$(BIN) --db $(DB) --model $(MODEL) search --k 3 "a drawing of a cat"
+
+# The committed tiny test models, rebuilt byte for byte from seeded random weights.
+testmodels:
+	./scripts/modelbuild/make-test-models.sh
+
+# Golden files from the independent references (Pillow, NumPy, PyTorch, the Hugging Face tokenizers library,
+# onnxruntime-node, transformers.js). Tests only read the committed results; CI never runs this.
+# Needs Debian python3-pil python3-numpy python3-torch libjpeg-turbo-progs, node and npm.
+goldens: ort
+	cd scripts/tokenizer && npm ci --no-audit --no-fund
+	node scripts/tokenizer/train.js && node scripts/tokenizer/goldens.js
+	$(PY) scripts/goldens/vlm/images.py
+	$(PY) scripts/goldens/vlm/npy_goldens.py
+	$(PY) scripts/modelbuild/reference.py
+	$(PY) scripts/bench/make_maxsim_goldens.py
+	./scripts/embed/make_goldens.sh
+	cd scripts/generate && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
+	sh scripts/generate/make-goldens.sh
+	@echo "eval/vidore goldens need a trec_eval binary: see scripts/eval/README.md"
 
 clean:
 	rm -rf bin build lib

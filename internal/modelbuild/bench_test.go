@@ -283,12 +283,14 @@ func BenchmarkTorchExportBaseline(b *testing.B) {
 }
 
 // BenchmarkDecoderFullSize builds full-size random-weight smolvlm-256m-instruct (fp32, int8, q4) and reports
-// the prefill time of 884 tokens and the decode rate (tokens/s) over 32 single-token steps with the KV cache.
+// the prefill time of 884 random prompt tokens and the greedy decode rate (tokens/s) over 32 single-token
+// steps with the KV cache, and how many greedy tokens the quantized decoders share with fp32.
 func BenchmarkDecoderFullSize(b *testing.B) {
 	initORT(b)
 	cfg, _ := presetConfig("smolvlm-256m-instruct")
 	tc := cfg.Text
 	dir := b.TempDir()
+	var refTokens []int64
 	for i := 0; i < b.N; i++ {
 		for _, prec := range []string{"fp32", "int8", "q4"} {
 			out := filepath.Join(dir, prec)
@@ -299,19 +301,27 @@ func BenchmarkDecoderFullSize(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			es, err := ort.NewSession(filepath.Join(out, "onnx", "embed_tokens.onnx"), ort.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			embed := func(ids []int64) []float32 {
+				return run(b, es, map[string]ort.Tensor{"input_ids": ort.I64(ids, 1, int64(len(ids)))}, "inputs_embeds")["inputs_embeds"].F32
+			}
 			const L, steps = 884, 32
 			D := tc.Hidden
 			r := rand.New(rand.NewPCG(3, 4))
-			emb := make([]float32, L*D)
-			for k := range emb {
-				emb[k] = float32(r.NormFloat64() * 0.05)
+			prompt := make([]int64, L)
+			for k := range prompt {
+				prompt[k] = int64(100 + r.IntN(40000))
 			}
+			emb := embed(prompt)
 			past := map[string]ort.Tensor{}
 			for l := 0; l < tc.Layers; l++ {
 				past[pastName(l, "key")] = ort.F32([]float32{}, 1, int64(tc.KVHeads), 0, int64(tc.HeadDim))
 				past[pastName(l, "value")] = ort.F32([]float32{}, 1, int64(tc.KVHeads), 0, int64(tc.HeadDim))
 			}
-			step := func(e []float32, from, n int) {
+			step := func(e []float32, from, n int) int64 {
 				pos := make([]int64, n)
 				for k := range pos {
 					pos[k] = int64(from + k)
@@ -330,19 +340,42 @@ func BenchmarkDecoderFullSize(b *testing.B) {
 						past[pastName(l, kv)] = res["present."+itoa(l)+"."+kv]
 					}
 				}
+				V := tc.Vocab
+				last := res["logits"].F32[(n-1)*V : n*V]
+				best := 0
+				for k, v := range last {
+					if v > last[best] {
+						best = k
+					}
+				}
+				return int64(best)
 			}
 			start := time.Now()
-			step(emb, 0, L)
+			tok := step(emb, 0, L)
 			prefill := time.Since(start)
+			tokens := []int64{tok}
 			start = time.Now()
 			for k := 0; k < steps; k++ {
-				step(emb[k*D:(k+1)*D], L+k, 1)
+				tok = step(embed([]int64{tok}), L+k, 1)
+				tokens = append(tokens, tok)
 			}
 			rate := steps / time.Since(start).Seconds()
 			s.Close()
+			es.Close()
+			agreement := ""
+			if prec == "fp32" {
+				refTokens = tokens
+			} else {
+				same := 0
+				for same < len(tokens) && tokens[same] == refTokens[same] {
+					same++
+				}
+				agreement = fmt.Sprintf("; greedy tokens identical to fp32 for the first %d of %d", same, len(tokens))
+				b.ReportMetric(float64(same), prec+"-greedy-prefix-agreement")
+			}
 			b.ReportMetric(prefill.Seconds(), prec+"-prefill884-s")
 			b.ReportMetric(rate, prec+"-decode-tokens/s")
-			b.Logf("%s smolvlm-256m decoder: prefill 884 tokens %.2f s, decode %.1f tokens/s (cache of 884-916)", prec, prefill.Seconds(), rate)
+			b.Logf("%s smolvlm-256m decoder: prefill 884 tokens %.2f s, decode %.1f tokens/s (cache of 884-916, embed_tokens included)%s", prec, prefill.Seconds(), rate, agreement)
 			os.RemoveAll(out)
 		}
 	}

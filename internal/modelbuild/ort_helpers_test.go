@@ -27,14 +27,30 @@ func initORT(t testing.TB) {
 	}
 }
 
-// openSession opens an ONNX file with 1 thread and closes it at the end of the test.
+// sessions caches the sessions a test opened, by test and file, so helpers can reopen files cheaply.
+var sessions = map[testing.TB]map[string]*ort.Session{}
+
+// openSession opens an ONNX file with one thread, once per test (later calls return the same session), and
+// closes it at the end of the test.
 func openSession(t testing.TB, path string) *ort.Session {
 	t.Helper()
+	if s, ok := sessions[t][path]; ok {
+		return s
+	}
 	s, err := ort.NewSession(path, ort.Options{Threads: 1})
 	if err != nil {
 		t.Fatalf("open %s: %v", path, err)
 	}
-	t.Cleanup(func() { s.Close() })
+	if sessions[t] == nil {
+		sessions[t] = map[string]*ort.Session{}
+		t.Cleanup(func() {
+			for _, s := range sessions[t] {
+				s.Close()
+			}
+			delete(sessions, t)
+		})
+	}
+	sessions[t][path] = s
 	return s
 }
 

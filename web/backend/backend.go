@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/colsmol/colsmol/embed"
+	"github.com/colsmol/colsmol/generate"
 	"github.com/colsmol/colsmol/index"
 	"github.com/colsmol/colsmol/indexer"
 	"github.com/colsmol/colsmol/ingest"
@@ -33,13 +34,14 @@ type kindError struct{ kind, err error }
 
 func (e kindError) Error() string   { return e.err.Error() }
 func (e kindError) Unwrap() []error { return []error{e.kind, e.err} }
+// mapErr gives errors of the index and the generator the web sentinel that decides their HTTP status.
 func mapErr(err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, index.ErrNotFound):
 		return kindError{web.ErrNotFound, err}
-	case errors.Is(err, index.ErrBadInput):
+	case errors.Is(err, index.ErrBadInput), errors.Is(err, generate.ErrContextTooLong):
 		return kindError{web.ErrBadInput, err}
 	}
 	return err
