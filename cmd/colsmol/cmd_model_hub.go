@@ -170,12 +170,12 @@ func printModelList(c *cobra.Command, l modelList) error {
 	for _, r := range l.Repos {
 		reg := strings.Join(r.Registry, ",")
 		if len(r.Snapshots) == 0 {
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\t0\t%s\t%s\n", r.Repo, r.Type, hubHumanBytes(r.SizeBytes), reg)
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t0\t%s\t%s\n", r.Repo, r.Type, hub.HumanSize(r.SizeBytes), reg)
 		}
 		for i, s := range r.Snapshots {
 			size := ""
 			if i == 0 {
-				size = hubHumanBytes(r.SizeBytes)
+				size = hub.HumanSize(r.SizeBytes)
 			}
 			refs := strings.Join(s.Refs, ",")
 			if refs == "" {
@@ -201,7 +201,7 @@ func printModelList(c *cobra.Command, l modelList) error {
 			if !m.Complete {
 				state = "incomplete"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", m.Name, m.Kind, m.Files, hubHumanBytes(m.SizeBytes), m.Modified.Format(time.DateTime), state)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", m.Name, m.Kind, m.Files, hub.HumanSize(m.SizeBytes), m.Modified.Format(time.DateTime), state)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -209,16 +209,4 @@ func printModelList(c *cobra.Command, l modelList) error {
 		fmt.Fprintf(w, "(under %s)\n", l.ColsmolDir)
 	}
 	return nil
-}
-
-func hubHumanBytes(n int64) string {
-	switch {
-	case n < 1<<10:
-		return fmt.Sprintf("%d B", n)
-	case n < 1<<20:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	case n < 1<<30:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	}
-	return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/colsmol/colsmol/internal/hub"
 )
 
 func newStatsCmd(g *globalOptions) *cobra.Command {
@@ -36,26 +38,12 @@ page cache.`,
 			fmt.Fprintf(w, "documents      %d\n", s.Documents)
 			fmt.Fprintf(w, "pages          %d\n", s.Pages)
 			fmt.Fprintf(w, "vectors        %d (%d dimensions)\n", s.Vectors, s.Dim)
-			fmt.Fprintf(w, "file           %s (%s per page)\n", statsBytes(float64(s.FileBytes)), statsBytes(s.BytesPerPage))
-			fmt.Fprintf(w, "  vectors      %s float16 (%s per page)\n", statsBytes(float64(s.VectorBytes)), statsBytes(s.VectorBytesPerPage))
-			fmt.Fprintf(w, "  codes        %s 1-bit\n", statsBytes(float64(s.CodeBytes)))
-			fmt.Fprintf(w, "  images       %s thumbnails and previews\n", statsBytes(float64(s.ImageBytes)))
-			fmt.Fprintf(w, "resident       %s for search (codes in memory)\n", statsBytes(float64(s.ResidentBytes)))
+			fmt.Fprintf(w, "file           %s (%s per page)\n", hub.HumanSize(s.FileBytes), hub.HumanSize(int64(s.BytesPerPage)))
+			fmt.Fprintf(w, "  vectors      %s float16 (%s per page)\n", hub.HumanSize(s.VectorBytes), hub.HumanSize(int64(s.VectorBytesPerPage)))
+			fmt.Fprintf(w, "  codes        %s 1-bit\n", hub.HumanSize(s.CodeBytes))
+			fmt.Fprintf(w, "  images       %s thumbnails and previews\n", hub.HumanSize(s.ImageBytes))
+			fmt.Fprintf(w, "resident       %s for search (codes in memory)\n", hub.HumanSize(s.ResidentBytes))
 			return nil
 		},
 	}
-}
-
-// statsBytes formats a byte count with a binary unit.
-func statsBytes(n float64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	i := 0
-	for n >= 1024 && i < len(units)-1 {
-		n /= 1024
-		i++
-	}
-	if i == 0 {
-		return fmt.Sprintf("%.0f %s", n, units[i])
-	}
-	return fmt.Sprintf("%.1f %s", n, units[i])
 }

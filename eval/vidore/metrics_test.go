@@ -3,6 +3,7 @@ package vidore
 import (
 	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -204,23 +205,11 @@ func TestEvaluate_WorkedQAExample(t *testing.T) {
 		"q_gamma": {{"p1.png", .25}, {"p2.png", .75}, {"p3.png", .125}, {"p4.png", .75}},
 	}
 	for _, qr := range run {
-		if got, want := qr.Docs, wantRun[qr.QueryID]; !equalScored(got, want) {
+		if got, want := qr.Docs, wantRun[qr.QueryID]; !slices.Equal(got, want) {
 			t.Errorf("run of %s = %v, want %v", qr.QueryID, got, want)
 		}
 	}
 	checkWorkedQA(t, Evaluate(ds.Qrels, run))
-}
-
-func equalScored(a, b []Scored) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestBuildRun_FirstRowKeepsNegativeScore(t *testing.T) {
@@ -234,7 +223,7 @@ func TestBuildRun_FirstRowKeepsNegativeScore(t *testing.T) {
 	}
 	// a: first row keeps -2, its later row max(-2, -3) = -2; b: max(0, -1) = 0; c: 0.5.
 	want := []Scored{{"a", -2}, {"b", 0}, {"c", 0.5}}
-	if !equalScored(run[0].Docs, want) {
+	if !slices.Equal(run[0].Docs, want) {
 		t.Errorf("run = %v, want %v", run[0].Docs, want)
 	}
 }
@@ -249,7 +238,7 @@ func TestBuildRun_IgnoreIdenticalIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []Scored{{"a", 1}}; !equalScored(run[0].Docs, want) {
+	if want := []Scored{{"a", 1}}; !slices.Equal(run[0].Docs, want) {
 		t.Errorf("run = %v, want %v", run[0].Docs, want)
 	}
 	ds.IgnoreIdenticalIDs = false

@@ -109,7 +109,7 @@ func (c *client) fetchBlob(ctx context.Context, cr cacheRepo, file string, meta 
 		return nil
 	}
 	if c.o.Logf != nil && !isTerminal(c.o.Progress) { // on a terminal the bar says it
-		c.o.Logf("downloading %s of %s (%s)", file, cr.repo, humanSize(meta.size))
+		c.o.Logf("downloading %s of %s (%s)", file, cr.repo, HumanSize(meta.size))
 	}
 	incomplete := blob + ".incomplete"
 	var start int64
@@ -260,7 +260,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func humanSize(n int64) string {
+// HumanSize formats a byte count with a binary unit (B, KiB, MiB, GiB); a negative count is "size unknown".
+func HumanSize(n int64) string {
 	switch {
 	case n < 0:
 		return "size unknown"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -38,7 +39,7 @@ func TestTinyModelsRun(t *testing.T) {
 		"pixel_values":         ort.F32(pix, 1, 3, 3, S, S),
 		"pixel_attention_mask": ort.Bool(mask, 1, 3, S, S),
 	}, "image_features")["image_features"]
-	if want := []int64{2, 64, 32}; !equalShape(out.Shape, want) {
+	if want := []int64{2, 64, 32}; !slices.Equal(out.Shape, want) {
 		t.Fatalf("image_features shape %v, want %v", out.Shape, want)
 	}
 	if c := cosine(out.F32[:64*32], out.F32[64*32:]); c > 0.9 {
@@ -49,14 +50,14 @@ func TestTinyModelsRun(t *testing.T) {
 	emb := openSession(t, filepath.Join(ret, "onnx", "embed_tokens.onnx"))
 	ids := []int64{1, 11126, 42, 49190, 49190, 30, 49279, 2}
 	e := run(t, emb, map[string]ort.Tensor{"input_ids": ort.I64(ids, 1, int64(len(ids)))}, "inputs_embeds")["inputs_embeds"]
-	if want := []int64{1, 8, 32}; !equalShape(e.Shape, want) {
+	if want := []int64{1, 8, 32}; !slices.Equal(e.Shape, want) {
 		t.Fatalf("inputs_embeds shape %v, want %v", e.Shape, want)
 	}
 	txt := openSession(t, filepath.Join(ret, "onnx", "text_embeddings.onnx"))
 	am := []int64{1, 1, 1, 1, 1, 1, 1, 0}
 	pos := []int64{0, 1, 2, 3, 4, 5, 6, 7}
 	r := run(t, txt, map[string]ort.Tensor{"inputs_embeds": e, "attention_mask": ort.I64(am, 1, 8), "position_ids": ort.I64(pos, 1, 8)}, "embeddings")["embeddings"]
-	if want := []int64{1, 8, 128}; !equalShape(r.Shape, want) {
+	if want := []int64{1, 8, 128}; !slices.Equal(r.Shape, want) {
 		t.Fatalf("embeddings shape %v, want %v", r.Shape, want)
 	}
 	for i := 0; i < 8; i++ {
@@ -78,10 +79,10 @@ func TestTinyModelsRun(t *testing.T) {
 		in[pastName(i, "value")] = ort.F32([]float32{}, 1, 2, 0, 8)
 	}
 	res := run(t, dec, in, "logits", "present.0.key", "present.1.value")
-	if want := []int64{1, 8, 49280}; !equalShape(res["logits"].Shape, want) {
+	if want := []int64{1, 8, 49280}; !slices.Equal(res["logits"].Shape, want) {
 		t.Fatalf("logits shape %v, want %v", res["logits"].Shape, want)
 	}
-	if want := []int64{1, 2, 8, 8}; !equalShape(res["present.0.key"].Shape, want) {
+	if want := []int64{1, 2, 8, 8}; !slices.Equal(res["present.0.key"].Shape, want) {
 		t.Fatalf("present shape %v, want %v", res["present.0.key"].Shape, want)
 	}
 }
@@ -210,7 +211,7 @@ func TestTinyOutputsDependOnImage(t *testing.T) {
 	t.Logf("greedy answers: %v", answers)
 	for i := 0; i < len(answers); i++ {
 		for j := i + 1; j < len(answers); j++ {
-			if equalI64(answers[i], answers[j]) {
+			if slices.Equal(answers[i], answers[j]) {
 				t.Errorf("images %d and %d give the same greedy answer %v", i, j, answers[i])
 			}
 		}
@@ -237,18 +238,6 @@ func TestTinyOutputsDependOnImage(t *testing.T) {
 			}
 		}
 	}
-}
-
-func equalI64(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func fmtInt(i int) string { return strconv.Itoa(i) }

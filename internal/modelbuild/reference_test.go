@@ -3,6 +3,7 @@ package modelbuild
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/colsmol/colsmol/internal/ort"
@@ -51,7 +52,7 @@ func toI64(v []float32) []int64 {
 
 func compare(t *testing.T, what string, got ort.Tensor, want *Tensor) {
 	t.Helper()
-	if !equalShape(got.Shape, want.Shape) {
+	if !slices.Equal(got.Shape, want.Shape) {
 		t.Errorf("%s: shape %v, want %v", what, got.Shape, want.Shape)
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -64,7 +65,7 @@ func TestSafetensorsRoundTrip(t *testing.T) {
 	}
 	for n, w := range in {
 		g := out[n]
-		if g == nil || !equalShape(g.Shape, w.Shape) || maxAbsDiff(g.Data, w.Data) != 0 {
+		if g == nil || !slices.Equal(g.Shape, w.Shape) || maxAbsDiff(g.Data, w.Data) != 0 {
 			t.Errorf("%s: got %+v, want %+v", n, g, w)
 		}
 	}

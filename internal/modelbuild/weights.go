@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -360,25 +361,13 @@ func (w *weightSet) get(name string, shape ...int64) []float32 {
 		}
 		return make([]float32, numel(shape))
 	}
-	if !equalShape(t.Shape, shape) {
+	if !slices.Equal(t.Shape, shape) {
 		if w.err == nil {
 			w.err = fmt.Errorf("weight %s has shape %v, the config needs %v", name, t.Shape, shape)
 		}
 		return make([]float32, numel(shape))
 	}
 	return t.Data
-}
-
-func equalShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // transposed returns the [cols, rows] transpose of a row-major [rows, cols] matrix.
