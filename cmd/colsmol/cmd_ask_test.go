@@ -2,10 +2,8 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -35,20 +33,7 @@ func runAskCLI(t *testing.T, db string, args ...string) (string, string, int) {
 	full := append([]string{"--db", db, "--threads", "1",
 		"--model", filepath.Join(root, "testdata", "models", "tiny-colsmol"),
 		"--generator", filepath.Join(root, "testdata", "models", "tiny-smolvlm")}, args...)
-	cmd := exec.Command(colsmolBinary(t), full...)
-	cmd.Env = append(os.Environ(), "ONNXRUNTIME_LIB="+ort.LibraryPath())
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return out.String(), errb.String(), 0
-	case errors.As(err, &ee):
-		return out.String(), errb.String(), ee.ExitCode()
-	}
-	t.Fatalf("run colsmol: %v", err)
-	return "", "", -1
+	return runCLI(t, []string{"ONNXRUNTIME_LIB=" + ort.LibraryPath()}, full...)
 }
 
 func decodeAsk(t *testing.T, stdout string) askOutput {

@@ -25,8 +25,8 @@ func embedGolden(t *testing.T, name string) *npy.Array {
 	return a
 }
 
-// runEmbedCLI runs the built colsmol with args and env additions; it returns stdout, stderr and the exit code.
-func runEmbedCLI(t *testing.T, env []string, args ...string) (string, string, int) {
+// runCLI runs the built colsmol with args and env additions; it returns stdout, stderr and the exit code.
+func runCLI(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.Command(colsmolBinary(t), args...)
 	cmd.Env = append(os.Environ(), env...)
@@ -63,7 +63,7 @@ func TestEmbedCLI_InputsOnly(t *testing.T) {
 	page := filepath.Join(moduleRoot(t), "embed", "testdata", "pages", "chart_4x1.png")
 	out := t.TempDir()
 	noLib := []string{"ONNXRUNTIME_LIB=/nonexistent/libonnxruntime.so.1.24.3"}
-	_, stderr, code := runEmbedCLI(t, noLib, "--model", model, "--ort-lib", "/nonexistent/libonnxruntime.so", "embed",
+	_, stderr, code := runCLI(t, noLib, "--model", model, "--ort-lib", "/nonexistent/libonnxruntime.so", "embed",
 		"--image", page, "--inputs-out", out, "--inputs-only")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -98,7 +98,7 @@ func TestEmbedCLI_InputsOnly(t *testing.T) {
 	}
 	// A query writes ids and mask only.
 	qout := t.TempDir()
-	if _, stderr, code := runEmbedCLI(t, noLib, "--model", model, "embed", "--query", "a photo of a cat", "--inputs-out", qout, "--inputs-only"); code != 0 {
+	if _, stderr, code := runCLI(t, noLib, "--model", model, "embed", "--query", "a photo of a cat", "--inputs-out", qout, "--inputs-only"); code != 0 {
 		t.Fatalf("query: exit %d: %s", code, stderr)
 	}
 	if names, _ := os.ReadDir(qout); len(names) != 2 {
@@ -123,7 +123,7 @@ func TestEmbedCLI_Out(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			outFile := filepath.Join(dir, c.golden+".npy")
 			args := append([]string{"--model", model, "--threads", "1", "--json", "embed", "--out", outFile}, c.args...)
-			stdout, stderr, code := runEmbedCLI(t, env, args...)
+			stdout, stderr, code := runCLI(t, env, args...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
@@ -171,7 +171,7 @@ func TestEmbedCLI_Errors(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, stderr, code := runEmbedCLI(t, tc.env, tc.args...)
+			_, stderr, code := runCLI(t, tc.env, tc.args...)
 			if code != tc.code || !strings.Contains(stderr, tc.msg) {
 				t.Errorf("exit %d, stderr %q; want exit %d mentioning %q", code, stderr, tc.code, tc.msg)
 			}
