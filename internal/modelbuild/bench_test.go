@@ -103,7 +103,7 @@ func fusedOps(t testing.TB, path string) string {
 		counts[n.GetOpType()]++
 	}
 	var parts []string
-	for _, op := range []string{"FastGelu", "Gelu", "LayerNormalization", "SimplifiedLayerNormalization", "SkipLayerNormalization", "SkipSimplifiedLayerNormalization", "FusedMatMul", "MatMul", "QuickGelu", "MatMulIntegerToFloat", "DynamicQuantizeMatMul", "MatMulInteger", "MatMulNBits", "Softmax"} {
+	for _, op := range []string{"FastGelu", "Gelu", "LayerNormalization", "SimplifiedLayerNormalization", "SkipLayerNormalization", "SkipSimplifiedLayerNormalization", "FusedMatMul", "MatMul", "QuickGelu", "MatMulIntegerToFloat", "DynamicQuantizeMatMul", "MatMulInteger", "MatMulNBits", "MultiHeadAttention", "Softmax"} {
 		if counts[op] > 0 {
 			parts = append(parts, fmt.Sprintf("%s×%d", op, counts[op]))
 		}

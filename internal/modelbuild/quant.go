@@ -18,7 +18,7 @@ func (q *quantizer) linear(g *graph, x, name string, in, out int64, wT, bias []f
 	case q != nil && q.q4:
 		y = q.q4Linear(g, x, name, in, out, wT)
 	case q != nil && q.int8:
-		y = q.int8Linear(g, x, name, in, out, wT)
+		return q.int8LinearBias(g, x, name, in, out, wT, bias)
 	default:
 		y = g.matmul(x, g.initializer(name+".weight_t", []int64{in, out}, wT))
 	}
@@ -26,4 +26,11 @@ func (q *quantizer) linear(g *graph, x, name string, in, out int64, wT, bias []f
 		y = g.add(y, g.initializer(name+".bias", []int64{out}, bias))
 	}
 	return y
+}
+
+// fusedAttention reports whether attention is emitted as ONNX Runtime's MultiHeadAttention operator rather than
+// as standard MatMul/Softmax nodes. Only int8 graphs use it: the float32 graphs keep standard operators (and
+// their bytes), while in int8 graphs the attention products would otherwise take over half the time.
+func (q *quantizer) fusedAttention() bool {
+	return q != nil && q.int8
 }

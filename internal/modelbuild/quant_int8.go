@@ -7,6 +7,12 @@ import "math"
 // (per tensor, with a zero point), and the product is accumulated in int32 and rescaled to float32. On CPUs
 // with AVX-512 VNNI (or AVX-VNNI) this runs the u8·s8 dot-product instructions.
 func (q *quantizer) int8Linear(g *graph, x, name string, in, out int64, wT []float32) string {
+	return q.int8LinearBias(g, x, name, in, out, wT, nil)
+}
+
+// int8LinearBias is int8Linear plus a bias, when one is given, added inside the operator (its optional fifth
+// input) rather than by a separate Add node.
+func (q *quantizer) int8LinearBias(g *graph, x, name string, in, out int64, wT, bias []float32) string {
 	scales := make([]float32, out)
 	for o := int64(0); o < out; o++ {
 		var m float64
@@ -27,5 +33,9 @@ func (q *quantizer) int8Linear(g *graph, x, name string, in, out int64, wT []flo
 	}
 	wq := g.rawInitializer(name+".weight_t_int8", tInt8, []int64{in, out}, raw)
 	ws := g.initializer(name+".weight_scale", []int64{out}, scales)
-	return g.msOp("DynamicQuantizeMatMul", []string{x, wq, ws})
+	inputs := []string{x, wq, ws}
+	if bias != nil {
+		inputs = append(inputs, "", g.initializer(name+".bias", []int64{out}, bias))
+	}
+	return g.msOp("DynamicQuantizeMatMul", inputs)
 }

@@ -40,8 +40,13 @@ func TestQuantizedCloseToFP32(t *testing.T) {
 		{"q4", "MatMulNBits", 0.9}, // 4-bit weights on 32-wide tiny layers: about 0.94
 	} {
 		q := buildRandom(t, "tiny-colsmol", 1, c.precision)
-		if ops := fusedOps(t, filepath.Join(q, "onnx", "vision_encoder.onnx")); !strings.Contains(ops, c.kernel) {
+		ops := fusedOps(t, filepath.Join(q, "onnx", "vision_encoder.onnx"))
+		if !strings.Contains(ops, c.kernel) {
 			t.Errorf("%s vision graph does not use %s: %s", c.precision, c.kernel, ops)
+		}
+		// int8 vision graphs run attention as ONNX Runtime's MultiHeadAttention (no Softmax node left).
+		if wantMHA := c.precision == "int8"; strings.Contains(ops, "MultiHeadAttention") != wantMHA || strings.Contains(ops, "Softmax") == wantMHA {
+			t.Errorf("%s vision graph: MultiHeadAttention expected %v: %s", c.precision, wantMHA, ops)
 		}
 		minCos, sum, n := 1.0, 0.0, 0
 		for _, tile := range [][]float32{syntheticTile(512, 0, 1), syntheticTile(512, 1, 2), syntheticTile(512, 2, 3)} {
