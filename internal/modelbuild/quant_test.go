@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/colsmol/colsmol/internal/ort"
+	"github.com/colsmol/colsmol/maxsim"
 )
 
 // pageVectors embeds a one-tile page prompt with a model folder's graphs: [L][128] vectors.
@@ -108,28 +109,12 @@ func queryVectors(t testing.TB, dir string, ids []int64) [][]float32 {
 	return out
 }
 
-func maxSim(q, d [][]float32) float64 {
-	var s float64
-	for _, qv := range q {
-		best := math.Inf(-1)
-		for _, dv := range d {
-			var dot float64
-			for k := range qv {
-				dot += float64(qv[k]) * float64(dv[k])
-			}
-			best = math.Max(best, dot)
-		}
-		s += best
-	}
-	return s
-}
-
 func ranking(q [][]float32, pages [][][]float32) []int {
 	idx := make([]int, len(pages))
 	scores := make([]float64, len(pages))
 	for i := range pages {
 		idx[i] = i
-		scores[i] = maxSim(q, pages[i])
+		scores[i] = maxsim.Reference(q, pages[i])
 	}
 	sort.Slice(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
 	return idx
