@@ -34,6 +34,7 @@ type kindError struct{ kind, err error }
 
 func (e kindError) Error() string   { return e.err.Error() }
 func (e kindError) Unwrap() []error { return []error{e.kind, e.err} }
+
 // mapErr gives errors of the index and the generator the web sentinel that decides their HTTP status.
 func mapErr(err error) error {
 	switch {
