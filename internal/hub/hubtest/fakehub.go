@@ -247,17 +247,8 @@ func (h *Hub) serveHub(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusTemporaryRedirect)
 		return
 	}
-	repo := h.lookup(typ, id)
+	repo := h.repoAt(w, r, typ, id, rev)
 	if repo == nil {
-		hubError(w, http.StatusNotFound, "RepoNotFound", "Repository not found")
-		return
-	}
-	if !h.authorized(r, repo) {
-		hubError(w, http.StatusUnauthorized, "GatedRepo", "Access to this repository is restricted")
-		return
-	}
-	if rev != "main" && rev != repo.Commit {
-		hubError(w, http.StatusNotFound, "RevisionNotFound", "Invalid rev id: "+rev)
 		return
 	}
 	content, ok := repo.Files[file]
@@ -279,6 +270,26 @@ func (h *Hub) serveHub(w http.ResponseWriter, r *http.Request) {
 	h.serveBytes(w, r, file, content)
 }
 
+// repoAt finds repository id of type typ at revision rev ("main" or its commit) as the Hub answers it: 404
+// RepoNotFound, 401 GatedRepo without the right token, 404 RevisionNotFound. It writes that error and returns nil
+// when the repository cannot be served.
+func (h *Hub) repoAt(w http.ResponseWriter, r *http.Request, typ, id, rev string) *Repo {
+	repo := h.lookup(typ, id)
+	if repo == nil {
+		hubError(w, http.StatusNotFound, "RepoNotFound", "Repository not found")
+		return nil
+	}
+	if !h.authorized(r, repo) {
+		hubError(w, http.StatusUnauthorized, "GatedRepo", "Access to this repository is restricted")
+		return nil
+	}
+	if rev != "main" && rev != repo.Commit {
+		hubError(w, http.StatusNotFound, "RevisionNotFound", "Invalid rev id: "+rev)
+		return nil
+	}
+	return repo
+}
+
 func (h *Hub) serveList(w http.ResponseWriter, r *http.Request, rest string) {
 	kind, rest, _ := strings.Cut(rest, "/")
 	typ := map[string]string{"models": "model", "datasets": "dataset"}[kind]
@@ -289,17 +300,8 @@ func (h *Hub) serveList(w http.ResponseWriter, r *http.Request, rest string) {
 	}
 	id, _ := url.PathUnescape(repoPart)
 	rev, _ := url.PathUnescape(escRev)
-	repo := h.lookup(typ, id)
+	repo := h.repoAt(w, r, typ, id, rev)
 	if repo == nil {
-		hubError(w, http.StatusNotFound, "RepoNotFound", "Repository not found")
-		return
-	}
-	if !h.authorized(r, repo) {
-		hubError(w, http.StatusUnauthorized, "GatedRepo", "Access to this repository is restricted")
-		return
-	}
-	if rev != "main" && rev != repo.Commit {
-		hubError(w, http.StatusNotFound, "RevisionNotFound", "Invalid rev id: "+rev)
 		return
 	}
 	type sib struct {
