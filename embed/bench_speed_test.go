@@ -2,7 +2,6 @@ package embed
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,26 +10,6 @@ import (
 	"github.com/colsmol/colsmol/internal/ort"
 	"github.com/colsmol/colsmol/internal/vlm"
 )
-
-// benchModelInt8 returns the int8 graphs of full-size random-weight colsmol-256m: $COLSMOL_BENCH_MODEL_INT8, or
-// build/models/colsmol-256m-random-int8, converted on first use (not committed).
-func benchModelInt8(b *testing.B) string {
-	if dir := os.Getenv("COLSMOL_BENCH_MODEL_INT8"); dir != "" {
-		return dir
-	}
-	dir := filepath.Join("..", "build", "models", "colsmol-256m-random-int8")
-	if _, err := os.Stat(filepath.Join(dir, "onnx", "text_embeddings.onnx")); err == nil {
-		return dir
-	}
-	b.Logf("building %s (colsmol model convert --random --preset colsmol-256m --precision int8)", dir)
-	err := modelbuild.Convert(context.Background(), modelbuild.ConvertOptions{
-		Random: true, Preset: "colsmol-256m", Seed: 1, Precision: "int8", Out: dir, Tokenizer: filepath.Join("..", "testdata", "tokenizer"),
-	})
-	if err != nil {
-		b.Fatalf("build the int8 benchmark model: %v", err)
-	}
-	return dir
-}
 
 // matmulPeak reports ONNX Runtime's rate on an n×n×n MatMul in the given precision ("fp32" or "int8"), in
 // GOP/s, best of a few runs.
@@ -67,7 +46,7 @@ func matmulPeak(b *testing.B, precision string, threads int) float64 {
 // same run. Run with -benchtime 1x: a 13-tile fp32 page takes about 10-17 s on 2 cores.
 func BenchmarkIndexSpeed(b *testing.B) {
 	initORT(b)
-	models := map[string]string{"fp32": benchModel(b), "int8": benchModelInt8(b)}
+	models := map[string]string{"fp32": benchModel(b, "fp32"), "int8": benchModel(b, "int8")}
 	threads := 2
 	peaks := map[string]float64{}
 	for _, prec := range []string{"fp32", "int8"} {

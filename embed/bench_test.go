@@ -17,19 +17,24 @@ import (
 	"github.com/colsmol/colsmol/internal/vlm"
 )
 
-// benchModel returns a full-size random-weight colsmol-256m folder: $COLSMOL_BENCH_MODEL, or
-// build/models/colsmol-256m-random, converted on first use (a few minutes, ~1 GB, not committed).
-func benchModel(b *testing.B) string {
-	if dir := os.Getenv("COLSMOL_BENCH_MODEL"); dir != "" {
+// benchModel returns the full-size random-weight colsmol-256m graphs of a precision ("fp32" or "int8"):
+// $COLSMOL_BENCH_MODEL (or $COLSMOL_BENCH_MODEL_INT8), else build/models/colsmol-256m-random[-int8], converted
+// on first use (a few minutes, ~1 GB, not committed).
+func benchModel(b *testing.B, precision string) string {
+	env, name := "COLSMOL_BENCH_MODEL", "colsmol-256m-random"
+	if precision != "fp32" {
+		env, name = env+"_"+strings.ToUpper(precision), name+"-"+precision
+	}
+	if dir := os.Getenv(env); dir != "" {
 		return dir
 	}
-	dir := filepath.Join("..", "build", "models", "colsmol-256m-random")
+	dir := filepath.Join("..", "build", "models", name)
 	if _, err := os.Stat(filepath.Join(dir, "onnx", "text_embeddings.onnx")); err == nil {
 		return dir
 	}
-	b.Logf("building %s (colsmol model convert --random --preset colsmol-256m)", dir)
+	b.Logf("building %s (colsmol model convert --random --preset colsmol-256m --precision %s)", dir, precision)
 	err := modelbuild.Convert(context.Background(), modelbuild.ConvertOptions{
-		Random: true, Preset: "colsmol-256m", Seed: 1, Out: dir, Tokenizer: filepath.Join("..", "testdata", "tokenizer"),
+		Random: true, Preset: "colsmol-256m", Seed: 1, Precision: precision, Out: dir, Tokenizer: filepath.Join("..", "testdata", "tokenizer"),
 	})
 	if err != nil {
 		b.Fatalf("build the benchmark model: %v", err)
@@ -171,7 +176,7 @@ func report(b *testing.B, before, after Stats, n int, elapsed time.Duration, uni
 // Run with -benchtime 1x: one 13-tile page takes about 17 s on 2 cores.
 func BenchmarkEmbed(b *testing.B) {
 	initORT(b)
-	dir := benchModel(b)
+	dir := benchModel(b, "fp32")
 	pageCase := func(name, model string, o Options, img *vlm.RGB, wantTiles int) {
 		b.Run(name, func(b *testing.B) {
 			e, err := Open(model, o)
