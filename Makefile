@@ -45,12 +45,14 @@ build/bench-smolvlm-int8:
 	./$(BIN) -q model convert --random --preset smolvlm-256m-instruct --seed 1 --precision int8 --out $@
 benchmodels: build $(BENCH_MODELS)
 
-# Every benchmark once, printing its figures (about half an hour on 2 cores).
+# Every benchmark once, printing its figures (about half an hour on 2 cores); BENCH=regexp picks some,
+# e.g. make bench BENCH=BenchmarkSearch. -v keeps every figure a benchmark logs (go test cuts them at 10 lines).
+BENCH ?= .
 bench: ort build benchmodels
 	COLSMOL_BENCH_MODEL=$(CURDIR)/build/models/colsmol-256m-random \
 	COLSMOL_BENCH_MODEL_INT8=$(CURDIR)/build/models/colsmol-256m-random-int8 \
 	COLSMOL_BENCH_SMOLVLM=$(CURDIR)/build/bench-smolvlm COLSMOL_BENCH_SMOLVLM_INT8=$(CURDIR)/build/bench-smolvlm-int8 \
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 90m ./...
+	$(GO) test -v -run '^$$' -bench '$(BENCH)' -benchtime 1x -timeout 90m ./...
 
 demo: ort build
 	@rm -f $(DB)

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -11,16 +12,17 @@ import (
 	"github.com/colsmol/colsmol/maxsim"
 )
 
-// BenchmarkSearch is issue 10's benchmark: query latency (excluding query embedding), first-phase
-// throughput and recall@5/@10 of binary first phase + exact rerank against exact ranking, at 10,000 pages
-// (a real index file) and 100,000 pages (sign codes in memory, float16 assembled only for reranked
-// pages, see virtualCollection), with full pages (1,030 vectors) and with pages pooled by 3 (343).
+// BenchmarkSearch is issue 10's benchmark: query latency (excluding query embedding), coarse-phase
+// throughput and recall@5/@10 of the binary search (sketch phase, full-code phase, exact rerank) against
+// exact ranking, at 10,000 pages (a real index file) and 100,000 pages (sketches and codes in memory,
+// float16 assembled only for reranked pages, see virtualCollection), with full pages (1,030 vectors)
+// and with pages pooled by 3 (343).
 func BenchmarkSearch(b *testing.B) {
 	b.Run(fmt.Sprintf("store/pages=%d", benchPages(10000)), benchSearchStore)
-	for _, v := range [][2]int{{benchVectors, benchVectors}, {benchVectors / 3, benchVectors / 3}, {benchVectors / 3, benchVectors}} {
+	for _, vectors := range []int{benchVectors, benchVectors / 3} {
 		for _, pages := range []int{benchPages(10000), benchPages(100000)} {
-			b.Run(fmt.Sprintf("codes-in-memory/pages=%d/codes=%d/rerank-vectors=%d", pages, v[0], v[1]), func(b *testing.B) {
-				benchSearchVirtual(b, pages, v[0], v[1])
+			b.Run(fmt.Sprintf("in-memory/pages=%d/vectors=%d", pages, vectors), func(b *testing.B) {
+				benchSearchVirtual(b, pages, vectors)
 			})
 		}
 	}
@@ -72,19 +74,19 @@ func benchSearchStore(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Logf("sign codes of %d pages loaded from the index in %.0f ms (once per process)", len(snap.pages), time.Since(loadStart).Seconds()*1e3)
+	b.Logf("sketches of %d pages loaded from the index in %.0f ms (once per process)", len(snap.pages), time.Since(loadStart).Seconds()*1e3)
 	b.ResetTimer()
 	for it := 0; it < b.N; it++ {
-		for _, rerank := range []int{50, 100, 200, 400} {
+		for _, o := range []SearchOptions{{Rerank: 100}, {Rerank: 200}, {Candidates: 1000}, {Candidates: 2000}, {Candidates: pages}, {}} {
 			var lat latencies
 			var r5, r10 float64
 			for qi, q := range queries {
 				query, _ := maxsim.NewQuery(q)
 				for rep := 0; rep < 3; rep++ {
 					t0 := time.Now()
-					firstPhase(query, snap.pages, rerank, runtime.GOMAXPROCS(0))
+					sketchPhase(query, snap.pages, DefaultCandidates, runtime.GOMAXPROCS(0))
 					t1 := time.Now()
-					res, err := s.Search(q, 10, SearchOptions{Rerank: rerank})
+					res, err := s.Search(q, 10, o)
 					t2 := time.Now()
 					if err != nil {
 						b.Fatal(err)
@@ -100,8 +102,8 @@ func benchSearchStore(b *testing.B) {
 					}
 				}
 			}
-			label := fmt.Sprintf("index file, %d pages × %d vectors, binary + rerank %d", pages, benchVectors, rerank)
-			if rerank == DefaultRerank {
+			label := fmt.Sprintf("index file, %d pages × %d vectors, %s", pages, benchVectors, describe(o, pages))
+			if o == (SearchOptions{}) {
 				lat.report(b, pages, label)
 				b.ReportMetric(r5, "recall@5")
 				b.ReportMetric(r10, "recall@10")
@@ -112,85 +114,126 @@ func benchSearchStore(b *testing.B) {
 		}
 	}
 	st, _ := s.Stats()
-	b.Logf("codes resident: %.1f MB (%.0f bytes/page); exact scan of this index: see BenchmarkExactMaxSim", float64(st.ResidentBytes)/1e6, float64(st.ResidentBytes)/float64(st.Pages))
+	b.Logf("resident for search: %.1f MB (%.0f bytes/page, the sketches); full codes %.0f MB and float16 %.0f MB read through the page cache; exact scan of this index: see BenchmarkExactMaxSim",
+		float64(st.ResidentBytes)/1e6, float64(st.ResidentBytes)/float64(st.Pages), float64(st.CodeBytes)/1e6, float64(st.VectorBytes)/1e6)
 }
 
-// benchSearchVirtual times two-phase searches over pages whose first phase has codeVectors codes and
-// whose rerank reads rerankVectors float16 vectors. With codeVectors < rerankVectors it stands for
-// Options.CodePool; the codes then do not belong to the reranked vectors (different synthetic pages),
-// so it reports latency only (recall: see pooling-quality).
-func benchSearchVirtual(b *testing.B, pages, codeVectors, rerankVectors int) {
+// describe names the phases SearchOptions o runs on an index of pages pages.
+func describe(o SearchOptions, pages int) string {
+	c, r := cmp.Or(o.Candidates, DefaultCandidates), cmp.Or(o.Rerank, DefaultRerank)
+	if pages <= 2*c {
+		return fmt.Sprintf("full codes of all pages, rerank %d", r)
+	}
+	return fmt.Sprintf("sketches → %d candidates → full codes → rerank %d", c, r)
+}
+
+// benchSearchVirtual times binary searches over pages of the given number of vectors, with the store's
+// phases over in-memory sketches and codes: the sketch phase for DefaultCandidates and smaller candidate
+// counts, and without it (full codes of every page), each followed by the exact rerank of DefaultRerank.
+func benchSearchVirtual(b *testing.B, pages, vectors int) {
 	workers := runtime.GOMAXPROCS(0)
 	start := time.Now()
-	c := newVirtualCollection(pages, codeVectors)
-	snap := c.snapshot(workers)
-	vectors := codeVectors
-	rc := c
-	if rerankVectors != codeVectors {
-		rc, vectors = newVirtualCollection(pages, rerankVectors), rerankVectors
+	c := newVirtualCollection(pages, vectors)
+	sketches, codes := c.snapshot(workers)
+	sketchBytes, codeBytes := 0, 0
+	for i := range sketches {
+		sketchBytes += sketches[i].sketch.Bytes() + pageOverhead
+		codeBytes += len(codes[i].words)
 	}
-	resident := 0
-	for _, pc := range snap {
-		resident += pc.codes.Bytes() + pageOverhead
-	}
-	nq := 10
+	const nq = 20
 	var queries []*maxsim.Query
 	r := rand.New(rand.NewPCG(6, 6))
 	for i := 0; i < nq; i++ {
 		q, _ := maxsim.NewQuery(c.query(uint64(200+i), r.IntN(pages), benchQuery))
 		queries = append(queries, q)
 	}
-	built := time.Since(start)
-	b.Logf("%d pages × %d codes: codes gathered in %.1f s (%.0f MB resident, %.0f bytes/page)",
-		pages, codeVectors, built.Seconds(), float64(resident)/1e6, float64(resident)/float64(pages))
-	var exact [][]int
-	if rc == c {
-		start = time.Now()
-		exact = c.exactTop(queries, 10, workers)
-		exactSec := time.Since(start).Seconds()
-		b.Logf("exact ground truth for %d queries in %.1f s (%.0f pages/s per query, float16 assembled from the pool on the fly)",
-			nq, exactSec, float64(pages)*float64(nq)/exactSec)
+	b.Logf("%d pages × %d vectors: sketches and codes made in %.1f s; resident sketches %.0f MB (%.0f bytes/page), full codes %.0f MB (read from the page cache by the store)",
+		pages, vectors, time.Since(start).Seconds(), float64(sketchBytes)/1e6, float64(sketchBytes)/float64(pages), float64(codeBytes)/1e6)
+	start = time.Now()
+	exact := c.exactTop(queries, 10, workers)
+	exactSec := time.Since(start).Seconds()
+	b.Logf("exact ground truth for %d queries in %.1f s (%.0f pages/s per query, float16 assembled from the pool on the fly)",
+		nq, exactSec, float64(pages)*float64(nq)/exactSec)
+	// search runs the phases and returns the reranked page numbers and the time of each phase.
+	search := func(q *maxsim.Query, candidates int, halves map[int][]uint16) (top []int, reranked []int, sec [3]float64) {
+		t0 := time.Now()
+		sub := codes
+		var coarse []maxsim.Hit
+		if candidates > 0 && pages > 2*candidates {
+			coarse = sketchPhase(q, sketches, candidates, workers)
+			sub = make([]storedCodes, len(coarse))
+			for j, h := range coarse {
+				sub[j] = codes[h.ID]
+			}
+		}
+		t1 := time.Now()
+		best := codePhase(q, sub, DefaultRerank, workers)
+		t2 := time.Now()
+		items := make([]pageItem, len(best))
+		for j, h := range best {
+			id := int(h.ID)
+			if coarse != nil {
+				id = int(coarse[h.ID].ID)
+			}
+			reranked = append(reranked, id)
+			items[j] = pageItem{half: halves[id], n: vectors}
+		}
+		if halves != nil {
+			for _, h := range scoreExact(q, items, 10, workers) {
+				top = append(top, reranked[h.ID])
+			}
+		}
+		t3 := time.Now()
+		return top, reranked, [3]float64{t1.Sub(t0).Seconds(), t2.Sub(t1).Seconds(), t3.Sub(t2).Seconds()}
 	}
 	b.ResetTimer()
 	for it := 0; it < b.N; it++ {
-		var lat latencies
-		var r5, r10 float64
-		for qi, q := range queries {
-			// Assemble the float16 pages the rerank will read (untimed), as the index file would hold them.
-			cands := firstPhase(q, snap, DefaultRerank, workers)
-			halves := map[int][]uint16{}
-			var idx []int32
-			for _, h := range cands {
-				idx = rc.indices(int(h.ID), idx)
-				halves[int(h.ID)] = rc.half(int(h.ID), idx, nil)
+		for _, candidates := range []int{0, 1000, 2000, DefaultCandidates, 8000} {
+			if candidates > 0 && pages <= 2*candidates {
+				continue
 			}
-			for rep := 0; rep < 3; rep++ {
-				t0 := time.Now()
-				hits := firstPhase(q, snap, DefaultRerank, workers)
-				t1 := time.Now()
-				items := make([]pageItem, len(hits))
-				for i, h := range hits {
-					items[i] = pageItem{half: halves[int(h.ID)], n: vectors}
+			var lat latencies
+			var phases [3][]float64
+			var r5, r10 float64
+			for qi, q := range queries {
+				// Assemble the float16 pages the rerank will read (untimed), as the index file holds them.
+				_, reranked, _ := search(q, candidates, nil)
+				halves := map[int][]uint16{}
+				var idx []int32
+				for _, id := range reranked {
+					idx = c.indices(id, idx)
+					halves[id] = c.half(id, idx, nil)
 				}
-				top := scoreExact(q, items, 10, workers)
-				t2 := time.Now()
-				lat.first, lat.total = append(lat.first, t1.Sub(t0).Seconds()), append(lat.total, t2.Sub(t0).Seconds())
-				if rep == 0 && exact != nil {
-					var got []int
-					for _, h := range top {
-						got = append(got, int(hits[h.ID].ID))
+				for rep := 0; rep < 3; rep++ {
+					top, _, sec := search(q, candidates, halves)
+					first := sec[0] // the phase that reads every page
+					if candidates == 0 {
+						first = sec[1]
 					}
-					r5 += overlap(got, exact[qi], 5) / float64(nq)
-					r10 += overlap(got, exact[qi], 10) / float64(nq)
+					lat.first = append(lat.first, first)
+					lat.total = append(lat.total, sec[0]+sec[1]+sec[2])
+					for p := range phases {
+						phases[p] = append(phases[p], sec[p])
+					}
+					if rep == 0 {
+						r5 += overlap(top, exact[qi], 5) / nq
+						r10 += overlap(top, exact[qi], 10) / nq
+					}
 				}
 			}
-		}
-		label := fmt.Sprintf("codes in memory, %d pages, %d codes/page, binary + rerank %d on %d-vector pages", pages, codeVectors, DefaultRerank, vectors)
-		lat.report(b, pages, label)
-		if exact != nil {
-			b.ReportMetric(r5, "recall@5")
-			b.ReportMetric(r10, "recall@10")
-			b.Logf("%s: recall@5 %.3f, recall@10 %.3f against exact over the same vectors (%d queries)", label, r5, r10, nq)
+			label := fmt.Sprintf("%d pages × %d vectors, full codes of every page, rerank %d", pages, vectors, DefaultRerank)
+			if candidates > 0 {
+				label = fmt.Sprintf("%d pages × %d vectors, sketches → %d candidates → full codes → rerank %d", pages, vectors, candidates, DefaultRerank)
+			}
+			if candidates == DefaultCandidates || (candidates == 0 && pages <= 2*DefaultCandidates) {
+				lat.report(b, pages, label)
+				b.ReportMetric(r5, "recall@5")
+				b.ReportMetric(r10, "recall@10")
+			} else {
+				b.Logf("%s: latency p50 %.1f ms, p99 %.1f ms", label, percentile(lat.total, 50)*1e3, percentile(lat.total, 99)*1e3)
+			}
+			b.Logf("%s: phases p50 %.1f / %.1f / %.1f ms (sketches, full codes, exact); recall@5 %.3f, recall@10 %.3f against exact (%d queries)",
+				label, median(phases[0])*1e3, median(phases[1])*1e3, median(phases[2])*1e3, r5, r10, nq)
 		}
 	}
 }
@@ -205,8 +248,8 @@ func benchPoolingQuality(b *testing.B) {
 	sy := newSynth(44, benchDim, 64)
 	full := make([]pageItem, pages)
 	pooled := make([]pageItem, pages)
-	fullCodes := make([]pageCodes, pages)
-	pooledCodes := make([]pageCodes, pages)
+	fullCodes := make([]storedCodes, pages)
+	pooledCodes := make([]storedCodes, pages)
 	pooledN := 0
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -219,11 +262,11 @@ func benchPoolingQuality(b *testing.B) {
 				v := sy.page(uint64(i), benchVectors)
 				h, _ := maxsim.EncodePage(v)
 				full[i] = pageItem{half: h, n: len(v)}
-				fullCodes[i] = pageCodes{page: i, codes: maxsim.PackCodes(maxsim.PageSignCodes(v), len(v), 2)}
+				fullCodes[i] = storedForm(v)
 				p, _ := maxsim.PoolHierarchical(v, 3)
 				h, _ = maxsim.EncodePage(p)
 				pooled[i] = pageItem{half: h, n: len(p)}
-				pooledCodes[i] = pageCodes{page: i, codes: maxsim.PackCodes(maxsim.PageSignCodes(p), len(p), 2)}
+				pooledCodes[i] = storedForm(p)
 				mu.Lock()
 				pooledN += len(p)
 				mu.Unlock()
@@ -243,8 +286,8 @@ func benchPoolingQuality(b *testing.B) {
 		}
 		return out
 	}
-	twoPhase := func(q *maxsim.Query, codes []pageCodes, items []pageItem, rerank int) []int {
-		cands := firstPhase(q, codes, rerank, workers)
+	twoPhase := func(q *maxsim.Query, codes []storedCodes, items []pageItem, rerank int) []int {
+		cands := codePhase(q, codes, rerank, workers)
 		sub := make([]pageItem, len(cands))
 		for j, h := range cands {
 			sub[j] = items[h.ID]
@@ -287,6 +330,12 @@ func benchPoolingQuality(b *testing.B) {
 	}
 	b.Logf("exact scan: full pages %.0f pages/s, pooled %.0f pages/s (%.2f× faster)",
 		float64(pages)/median(fullSec), float64(pages)/median(pooledSec), median(fullSec)/median(pooledSec))
+}
+
+// storedForm returns a page's full sign codes as the index stores them.
+func storedForm(vecs [][]float32) storedCodes {
+	v := encodeCodes(maxsim.PackCodes(maxsim.PageSignCodes(vecs), len(vecs), 2))
+	return storedCodes{n: len(vecs), words: v[8:]}
 }
 
 func sumInts(v []int) int {

@@ -78,9 +78,12 @@ func (c *virtualCollection) half(i int, idx []int32, buf []uint16) []uint16 {
 	return buf
 }
 
-// snapshot gathers every page's packed sign codes, as the store keeps them in memory.
-func (c *virtualCollection) snapshot(workers int) []pageCodes {
-	out := make([]pageCodes, c.pages)
+// snapshot gathers what the store holds for the binary phases: every page's sketch (in memory, as the
+// store's snapshot) and its full sign codes in stored form (in the store read in place from the memory
+// map; here from memory).
+func (c *virtualCollection) snapshot(workers int) ([]pageSketch, []storedCodes) {
+	sketches := make([]pageSketch, c.pages)
+	codes := make([]storedCodes, c.pages)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -93,12 +96,14 @@ func (c *virtualCollection) snapshot(workers int) []pageCodes {
 				for j, p := range idx {
 					raw[2*j], raw[2*j+1] = c.codes[2*p], c.codes[2*p+1]
 				}
-				out[i] = pageCodes{page: i, codes: maxsim.PackCodes(raw, c.vectors, 2)}
+				sketches[i] = pageSketch{page: i, sketch: sketchOf(raw, c.vectors, 2)}
+				v := encodeCodes(maxsim.PackCodes(raw, c.vectors, 2))
+				codes[i] = storedCodes{n: c.vectors, words: v[8:]}
 			}
 		}(w)
 	}
 	wg.Wait()
-	return out
+	return sketches, codes
 }
 
 // query returns nq noisy copies of page i's vectors.

@@ -2,27 +2,34 @@ package index
 
 import (
 	"fmt"
+	"strconv"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/colsmol/colsmol/maxsim"
 )
 
-// codeSnapshot is an immutable copy of every page's sign codes, for the binary first phase. Writers
-// replace it as a whole (copy on write) after each commit, so searches never lock.
+// codeSnapshot is an immutable copy of every page's sketch (a few sign codes summarising the page, see
+// maxsim.SketchCodes), for the coarse first phase. The pages' full sign codes stay in the file and are
+// read through the memory map for the candidates only. Writers replace the snapshot as a whole (copy on
+// write) after each commit, so searches never lock.
 type codeSnapshot struct {
-	pages []pageCodes
-	bytes int // memory held by the codes
+	pages []pageSketch
+	bytes int // memory held by the sketches
 }
 
-// pageCodes are the sign codes of one page.
-type pageCodes struct {
-	docID string
-	page  int // 0-based
-	codes maxsim.PackedCodes
+// pageSketch is the sketch of one page.
+type pageSketch struct {
+	docID  string
+	page   int // 0-based
+	sketch maxsim.PackedCodes
 }
 
-// snapshot returns the codes of all pages, loading them on first use.
+// pageOverhead is the bookkeeping a snapshot keeps per page beside its codes (slice headers, the
+// document id string), for resident-memory figures.
+const pageOverhead = 80
+
+// snapshot returns the sketches of all pages, loading them on first use.
 func (s *Store) snapshot() (*codeSnapshot, error) {
 	if snap := s.codes.Load(); snap != nil {
 		return snap, nil
@@ -35,28 +42,76 @@ func (s *Store) snapshot() (*codeSnapshot, error) {
 	snap := &codeSnapshot{}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		d := dim(tx)
-		b := tx.Bucket(bucketCodes)
-		if b == nil || d == 0 {
+		codes := tx.Bucket(bucketCodes)
+		if codes == nil || d == 0 {
 			return nil
 		}
 		w := maxsim.Words(d)
-		return b.ForEach(func(k, v []byte) error {
-			codes, err := decodeCodes(v, w)
+		sketches := tx.Bucket(bucketSketches) // nil in a version 2 file opened read-only
+		return codes.ForEach(func(k, v []byte) error {
+			var sk maxsim.PackedCodes
+			var err error
+			if raw := bucketGet(sketches, k); raw != nil {
+				sk, err = decodeCodes(raw, w)
+			} else {
+				sk, err = sketchFromStored(v, w)
+			}
 			if err != nil {
-				return fmt.Errorf("codes of page %x: %w", k, err)
+				return fmt.Errorf("page %x: %w", k, err)
 			}
 			id, page := splitPageKey(k)
-			pc := pageCodes{docID: id, page: page, codes: codes}
-			snap.pages = append(snap.pages, pc)
-			snap.bytes += pc.codes.Bytes()
+			snap.pages = append(snap.pages, pageSketch{docID: id, page: page, sketch: sk})
+			snap.bytes += sk.Bytes() + pageOverhead
 			return nil
 		})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("load sign codes: %w", err)
+		return nil, fmt.Errorf("load page sketches: %w; the index file may be damaged: index the folder again into a new --db", err)
 	}
 	s.codes.Store(snap)
 	return snap, nil
+}
+
+func bucketGet(b *bolt.Bucket, k []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return b.Get(k)
+}
+
+// sketchFromStored computes the sketch of a page from its stored sign codes (encodeCodes).
+func sketchFromStored(v []byte, w int) (maxsim.PackedCodes, error) {
+	codes, err := decodeCodes(v, w)
+	if err != nil {
+		return maxsim.PackedCodes{}, err
+	}
+	return sketchOf(maxsim.UnpackCodes(codes, w), codes.N, w), nil
+}
+
+// sketchOf returns the packed sketch of n plain-layout codes of w words.
+func sketchOf(raw []uint64, n, w int) maxsim.PackedCodes {
+	sk := maxsim.SketchCodes(raw, n, w, maxsim.DefaultSketchSize)
+	return maxsim.PackCodes(sk, len(sk)/max(w, 1), w)
+}
+
+// addSketches upgrades a version 2 file inside tx: it stores a sketch for every page and records the
+// current schema version.
+func addSketches(tx *bolt.Tx) error {
+	if d := dim(tx); d > 0 {
+		w := maxsim.Words(d)
+		sketches := tx.Bucket(bucketSketches)
+		err := tx.Bucket(bucketCodes).ForEach(func(k, v []byte) error {
+			sk, err := sketchFromStored(v, w)
+			if err != nil {
+				return fmt.Errorf("sketch of page %x: %w", k, err)
+			}
+			return sketches.Put(k, encodeCodes(sk))
+		})
+		if err != nil {
+			return fmt.Errorf("upgrade to schema %d: %w", SchemaVersion, err)
+		}
+	}
+	return tx.Bucket(bucketMeta).Put(keySchema, []byte(strconv.Itoa(SchemaVersion)))
 }
 
 // updateCodes applies a committed write to the loaded snapshot, if any: the pages of the removed
@@ -70,16 +125,16 @@ func (s *Store) updateCodes(removed []string, addedID string, added []maxsim.Pac
 	for _, id := range removed {
 		gone[id] = true
 	}
-	next := &codeSnapshot{pages: make([]pageCodes, 0, len(old.pages)+len(added))}
+	next := &codeSnapshot{pages: make([]pageSketch, 0, len(old.pages)+len(added))}
 	for _, pc := range old.pages {
 		if !gone[pc.docID] {
 			next.pages = append(next.pages, pc)
-			next.bytes += pc.codes.Bytes()
+			next.bytes += pc.sketch.Bytes() + pageOverhead
 		}
 	}
 	for i, c := range added {
-		next.pages = append(next.pages, pageCodes{docID: addedID, page: i, codes: c})
-		next.bytes += c.Bytes()
+		next.pages = append(next.pages, pageSketch{docID: addedID, page: i, sketch: c})
+		next.bytes += c.Bytes() + pageOverhead
 	}
 	s.codes.Store(next)
 }

@@ -62,17 +62,18 @@ func (s *Store) Put(doc Document, pages []Page) error {
 	if err != nil {
 		return fmt.Errorf("put %s: %w", doc.Path, err)
 	}
-	s.updateCodes(removed, doc.ID, enc.codes)
+	s.updateCodes(removed, doc.ID, enc.sketches)
 	return nil
 }
 
 // encodedPages are a document's pages in stored form, computed before the write transaction.
 type encodedPages struct {
-	dim     int
-	vectors [][]byte
-	codes   []maxsim.PackedCodes
-	raw     [][]byte // sign codes as stored (encodeCodes)
-	records [][]byte
+	dim      int
+	vectors  [][]byte
+	codes    [][]byte             // sign codes as stored (encodeCodes)
+	sketches []maxsim.PackedCodes // the pages' sketches, for the snapshot
+	rawSk    [][]byte             // the sketches as stored
+	records  [][]byte
 }
 
 func encodePages(pages []Page, codePool int) (*encodedPages, error) {
@@ -99,14 +100,17 @@ func encodePages(pages []Page, codePool int) (*encodedPages, error) {
 			coded, _ = maxsim.PoolHierarchical(p.Vectors, codePool)
 		}
 		raw := maxsim.PageSignCodes(coded)
+		w := len(raw) / max(1, len(coded))
+		sk := sketchOf(raw, len(coded), w)
 		e.vectors = append(e.vectors, halfBytes(half))
-		e.codes = append(e.codes, maxsim.PackCodes(raw, len(coded), len(raw)/max(1, len(coded))))
+		e.codes = append(e.codes, encodeCodes(maxsim.PackCodes(raw, len(coded), w)))
+		e.sketches = append(e.sketches, sk)
+		e.rawSk = append(e.rawSk, encodeCodes(sk))
 		rec, err := json.Marshal(pageRecord{Width: p.Width, Height: p.Height, Tiles: p.Tiles, Vectors: len(p.Vectors), ImagePositions: p.ImagePositions})
 		if err != nil {
 			return nil, err
 		}
 		e.records = append(e.records, rec)
-		e.raw = append(e.raw, encodeCodes(e.codes[len(e.codes)-1]))
 	}
 	return e, nil
 }
@@ -147,7 +151,7 @@ func putDoc(tx *bolt.Tx, doc Document, pages []Page, e *encodedPages) error {
 	}
 	for i, p := range pages {
 		k := pageKey(doc.ID, i)
-		values := [][]byte{e.records[i], p.Thumb, p.Preview, e.vectors[i], e.raw[i]} // as pageBuckets
+		values := [][]byte{e.records[i], p.Thumb, p.Preview, e.vectors[i], e.codes[i], e.rawSk[i]} // as pageBuckets
 		for b, v := range values {
 			if err := tx.Bucket(pageBuckets[b]).Put(k, v); err != nil {
 				return fmt.Errorf("store page %d: %w", i+1, err)

@@ -69,11 +69,11 @@ func (s *Store) Relocate(id string, doc Document) error {
 				}
 			}
 			if d > 0 {
-				codes, err := decodeCodes(vals[len(vals)-1], maxsim.Words(d))
+				sketch, err := decodeCodes(vals[len(vals)-1], maxsim.Words(d))
 				if err != nil {
-					return fmt.Errorf("codes of page %d: %w", p+1, err)
+					return fmt.Errorf("sketch of page %d: %w", p+1, err)
 				}
-				moved = append(moved, codes)
+				moved = append(moved, sketch)
 			}
 		}
 		return nil
@@ -85,8 +85,8 @@ func (s *Store) Relocate(id string, doc Document) error {
 	return nil
 }
 
-// pageBuckets are the buckets keyed by page, codes last.
-var pageBuckets = [][]byte{bucketPages, bucketThumbs, bucketPreviews, bucketVectors, bucketCodes}
+// pageBuckets are the buckets keyed by page, sketches last.
+var pageBuckets = [][]byte{bucketPages, bucketThumbs, bucketPreviews, bucketVectors, bucketCodes, bucketSketches}
 
 // copyPages copies every page value of document id out of the transaction's memory.
 func copyPages(tx *bolt.Tx, id string, pages int) ([][][]byte, error) {

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"encoding/binary"
 	"fmt"
 	"runtime"
 	"sync"
@@ -18,13 +19,22 @@ import (
 // two cores.
 const DefaultRerank = 400
 
-// SearchOptions tune [Store.Search]. The zero value is the two-phase search with DefaultRerank.
+// DefaultCandidates is how many pages the sketch phase passes to the full-code phase when
+// [SearchOptions.Candidates] is 0. See BenchmarkSearch for the recall it keeps.
+const DefaultCandidates = 4000
+
+// SearchOptions tune [Store.Search]. The zero value is the binary search with DefaultCandidates and
+// DefaultRerank.
 type SearchOptions struct {
 	// Exact scores every page with exact MaxSim over its float16 vectors, skipping the binary phase.
 	Exact bool
 	// Rerank is how many pages the binary first phase passes on to exact scoring (0: DefaultRerank).
 	// When the index holds no more pages than this, every page is scored exactly.
 	Rerank int
+	// Candidates is how many pages the sketch phase passes on to the full-code phase (0:
+	// DefaultCandidates). The sketch phase runs only when the index holds more than twice this many
+	// pages; below that every page's full codes are scored.
+	Candidates int
 	// Workers is how many goroutines score pages (0: GOMAXPROCS).
 	Workers int
 }
@@ -67,7 +77,11 @@ func (s *Store) Search(q [][]float32, k int, o SearchOptions) ([]Result, error) 
 			return err
 		})
 	} else {
-		results, err = s.searchTwoPhase(query, k, rerank, workers)
+		candidates := o.Candidates
+		if candidates <= 0 {
+			candidates = DefaultCandidates
+		}
+		results, err = s.searchBinary(query, k, rerank, max(candidates, rerank), workers)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("search: %w", err)
@@ -75,23 +89,25 @@ func (s *Store) Search(q [][]float32, k int, o SearchOptions) ([]Result, error) 
 	return results, nil
 }
 
-// searchTwoPhase ranks all pages by binary MaxSim over the in-memory sign codes, then rescores the
-// best rerank of them exactly.
-func (s *Store) searchTwoPhase(q *maxsim.Query, k, rerank, workers int) ([]Result, error) {
+// searchBinary ranks pages in up to three phases: binary MaxSim over the in-memory page sketches picks
+// candidates pages (skipped when the index holds fewer than twice as many), binary MaxSim over the
+// candidates' full sign codes, read in place from the memory map, keeps the best rerank, and exact
+// MaxSim over their float16 vectors ranks those.
+func (s *Store) searchBinary(q *maxsim.Query, k, rerank, candidates, workers int) ([]Result, error) {
 	snap, err := s.snapshot()
 	if err != nil {
 		return nil, err
 	}
-	var cands []maxsim.Hit
-	if len(snap.pages) > rerank {
-		cands = firstPhase(q, snap.pages, rerank, workers) // outside the transaction: memory only
+	var coarse []maxsim.Hit
+	if len(snap.pages) > 2*candidates {
+		coarse = sketchPhase(q, snap.pages, candidates, workers) // outside the transaction: memory only
 	}
 	var results []Result
 	err = s.db.View(func(tx *bolt.Tx) error {
 		if err := checkQueryDim(tx, q.Dim); err != nil {
 			return err
 		}
-		if cands == nil {
+		if len(snap.pages) <= rerank {
 			items, err := allPages(tx, q.Dim)
 			if err != nil {
 				return err
@@ -99,12 +115,21 @@ func (s *Store) searchTwoPhase(q *maxsim.Query, k, rerank, workers int) ([]Resul
 			results, err = rankExact(tx, q, items, k, workers)
 			return err
 		}
+		var stored []storedCodes
+		var err error
+		if coarse != nil {
+			stored, err = candidateCodes(tx, q.Dim, snap, coarse)
+		} else {
+			stored, err = allCodes(tx, q.Dim)
+		}
+		if err != nil {
+			return err
+		}
 		vecs := tx.Bucket(bucketVectors)
-		items := make([]pageItem, 0, len(cands))
-		for _, h := range cands {
-			pc := snap.pages[h.ID]
-			key := pageKey(pc.docID, pc.page)
-			if v := vecs.Get(key); v != nil { // nil: deleted since the snapshot
+		items := make([]pageItem, 0, rerank)
+		for _, h := range codePhase(q, stored, rerank, workers) {
+			key := stored[h.ID].key
+			if v := vecs.Get(key); v != nil {
 				items = append(items, pageItem{key: key, half: halfView(v), n: len(v) / 2 / q.Dim})
 			}
 		}
@@ -114,12 +139,78 @@ func (s *Store) searchTwoPhase(q *maxsim.Query, k, rerank, workers int) ([]Resul
 	return results, err
 }
 
-// firstPhase returns the best n pages by binary MaxSim, best first; each Hit's ID is the page's index
-// in pages.
-func firstPhase(q *maxsim.Query, pages []pageCodes, n, workers int) []maxsim.Hit {
+// sketchPhase returns the best n pages by binary MaxSim over their sketches, best first; each Hit's ID
+// is the page's index in pages.
+func sketchPhase(q *maxsim.Query, pages []pageSketch, n, workers int) []maxsim.Hit {
 	tops := parallel(len(pages), workers, n, func(top *maxsim.TopK) func(i int) {
 		h := q.HammingScorer()
-		return func(i int) { top.Push(uint64(i), float32(h.ScorePacked(pages[i].codes))) }
+		return func(i int) { top.Push(uint64(i), float32(h.ScorePacked(pages[i].sketch))) }
+	})
+	return tops.Sorted()
+}
+
+// storedCodes are a page's full sign codes as stored (packed little-endian words), valid during the
+// transaction they were read in.
+type storedCodes struct {
+	key   []byte
+	n     int
+	words []byte
+}
+
+// parseCodes checks a stored codes value (encodeCodes) of w-word codes and returns it as storedCodes.
+func parseCodes(key, v []byte, w int) (storedCodes, error) {
+	if len(v) < 8 {
+		return storedCodes{}, fmt.Errorf("sign codes of page %x: %d bytes; the index file is damaged: index the folder again into a new --db", key, len(v))
+	}
+	n := int(binary.LittleEndian.Uint64(v))
+	if n < 0 || n > len(v) || len(v)-8 != maxsim.PackedBytes(n, w) {
+		return storedCodes{}, fmt.Errorf("sign codes of page %x: %d bytes for %d vectors; the index file is damaged: index the folder again into a new --db", key, len(v), n)
+	}
+	return storedCodes{key: key, n: n, words: v[8:]}, nil
+}
+
+// candidateCodes looks up the stored codes of the sketch phase's hits; pages deleted since the snapshot
+// are left out.
+func candidateCodes(tx *bolt.Tx, d int, snap *codeSnapshot, hits []maxsim.Hit) ([]storedCodes, error) {
+	b := tx.Bucket(bucketCodes)
+	w := maxsim.Words(d)
+	out := make([]storedCodes, 0, len(hits))
+	for _, h := range hits {
+		pc := snap.pages[h.ID]
+		key := pageKey(pc.docID, pc.page)
+		v := b.Get(key)
+		if v == nil {
+			continue
+		}
+		sc, err := parseCodes(key, v, w)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sc)
+	}
+	return out, nil
+}
+
+// allCodes lists every page's stored codes, straight from the memory map.
+func allCodes(tx *bolt.Tx, d int) ([]storedCodes, error) {
+	w := maxsim.Words(d)
+	var out []storedCodes
+	err := tx.Bucket(bucketCodes).ForEach(func(k, v []byte) error {
+		sc, err := parseCodes(k, v, w)
+		if err == nil {
+			out = append(out, sc)
+		}
+		return err
+	})
+	return out, err
+}
+
+// codePhase returns the best n of pages by binary MaxSim over their full sign codes, best first; each
+// Hit's ID is the page's index in pages.
+func codePhase(q *maxsim.Query, pages []storedCodes, n, workers int) []maxsim.Hit {
+	tops := parallel(len(pages), workers, n, func(top *maxsim.TopK) func(i int) {
+		h := q.HammingScorer()
+		return func(i int) { top.Push(uint64(i), float32(h.ScorePackedBytes(pages[i].n, pages[i].words))) }
 	})
 	return tops.Sorted()
 }

@@ -17,12 +17,14 @@ type Stats struct {
 	Dim                int     `json:"dim"`
 	VectorBytes        int64   `json:"vector_bytes"`   // float16 vectors stored
 	CodeBytes          int64   `json:"code_bytes"`     // sign codes stored
+	SketchBytes        int64   `json:"sketch_bytes"`   // page sketches stored (the coarse phase's codes)
 	ImageBytes         int64   `json:"image_bytes"`    // thumbnails and previews stored
 	BytesPerPage       float64 `json:"bytes_per_page"` // whole file divided by pages
 	VectorBytesPerPage float64 `json:"vector_bytes_per_page"`
-	// ResidentBytes estimates the memory a searching process holds for this index: the packed sign
-	// codes of every page plus their bookkeeping. Exact scoring reads vectors through the page cache
-	// (the memory map), which the kernel can evict; a full exact scan touches VectorBytes.
+	// ResidentBytes estimates the memory a searching process holds for this index: the sketch of every
+	// page plus its bookkeeping. The full sign codes of the coarse phase's candidates and the float16
+	// vectors of the rerank are read through the page cache (the memory map), which the kernel can
+	// evict; a full exact scan (--exact) touches VectorBytes.
 	ResidentBytes int64 `json:"resident_bytes"`
 }
 
@@ -54,8 +56,11 @@ func (s *Store) Stats() (*Stats, error) {
 		if err != nil {
 			return err
 		}
-		err = sum(bucketCodes, func(k, v []byte) {
-			st.CodeBytes += int64(len(v))
+		if err := sum(bucketCodes, func(k, v []byte) { st.CodeBytes += int64(len(v)) }); err != nil {
+			return err
+		}
+		err = sum(bucketSketches, func(k, v []byte) {
+			st.SketchBytes += int64(len(v))
 			st.ResidentBytes += int64(max(len(v)-8, 0)) + pageOverhead // the packed words, as stored
 		})
 		if err != nil {
@@ -77,7 +82,3 @@ func (s *Store) Stats() (*Stats, error) {
 	}
 	return st, nil
 }
-
-// pageOverhead is the bookkeeping per page in the in-memory code snapshot (pageCodes and slice
-// headers), rounded up.
-const pageOverhead = 80

@@ -13,8 +13,13 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 )
 
-// SchemaVersion is the version of the key layout this package reads and writes.
-const SchemaVersion = 2
+// SchemaVersion is the version of the key layout this package reads and writes. Version 3 added the
+// sketches bucket; a version 2 file is upgraded when opened for writing (its sketches computed from
+// its codes) and read as is when opened read-only (the sketches then computed in memory).
+const SchemaVersion = 3
+
+// schemaBeforeSketches is the last version without the sketches bucket.
+const schemaBeforeSketches = 2
 
 // DefaultTimeout is how long [Open] waits for another process to release the file.
 const DefaultTimeout = 3 * time.Second
@@ -29,7 +34,8 @@ var (
 	bucketPreviews = []byte("previews")
 	bucketVectors  = []byte("vectors")
 	bucketCodes    = []byte("codes")
-	allBuckets     = [][]byte{bucketMeta, bucketDocs, bucketPaths, bucketSHAs, bucketPages, bucketThumbs, bucketPreviews, bucketVectors, bucketCodes}
+	bucketSketches = []byte("sketches")
+	allBuckets     = [][]byte{bucketMeta, bucketDocs, bucketPaths, bucketSHAs, bucketPages, bucketThumbs, bucketPreviews, bucketVectors, bucketCodes, bucketSketches}
 
 	keySchema = []byte("schema")
 	keyDim    = []byte("dim")
@@ -46,10 +52,10 @@ type Options struct {
 	// NoSync skips fsync after each commit: faster bulk loads (benchmarks), but a power failure may
 	// lose or corrupt recent writes. A process crash alone stays safe.
 	NoSync bool
-	// CodePool, when > 1, makes Put compute each page's sign codes (the binary first phase) from its
-	// vectors pooled by this factor with maxsim.PoolHierarchical, while the float16 vectors used for
-	// exact scoring stay whole: the codes take about 1/CodePool of the memory and first-phase time, at
-	// some loss of candidate recall (measured by BenchmarkSearch, "pooling-quality"). Pooling costs
+	// CodePool, when > 1, makes Put compute each page's sign codes and sketch (the binary phases) from
+	// its vectors pooled by this factor with maxsim.PoolHierarchical, while the float16 vectors used for
+	// exact scoring stay whole: the codes take about 1/CodePool of the space and full-code phase time,
+	// at some loss of candidate recall (measured by BenchmarkSearch, "pooling-quality"). Pooling costs
 	// about 35 ms per 1,030-vector page at indexing time.
 	CodePool int
 }
@@ -103,8 +109,14 @@ func (s *Store) init(readOnly bool) error {
 		if v == nil {
 			return nil
 		}
-		if got, _ := strconv.Atoi(string(v)); got != SchemaVersion {
-			return fmt.Errorf("%w %q (this colsmol reads %d); index again into a new --db file", ErrSchema, v, SchemaVersion)
+		switch got, _ := strconv.Atoi(string(v)); got {
+		case SchemaVersion:
+		case schemaBeforeSketches:
+			if !readOnly {
+				return addSketches(tx)
+			}
+		default:
+			return fmt.Errorf("%w %q (this colsmol reads %d and %d); index again into a new --db file", ErrSchema, v, schemaBeforeSketches, SchemaVersion)
 		}
 		return nil
 	}

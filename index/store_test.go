@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -300,11 +301,12 @@ func TestStore_Search_ExactMatchesFloat64Reference(t *testing.T) {
 }
 
 // TestStore_Search_BinaryRerankGuard is issue 10's guard: on a fixed synthetic collection the binary
-// first phase plus exact rerank returns exactly the exact top 5.
+// search returns exactly the exact top 5, both with every page's full codes (two phases) and with the
+// sketch phase in front (three phases: 600 pages, 150 candidates, pages of 200 vectors sketched to 64).
 func TestStore_Search_BinaryRerankGuard(t *testing.T) {
 	s := mustOpen(t)
 	sy := newSynth(6, 128, 40)
-	const docs, perDoc, vectors = 60, 10, 60
+	const docs, perDoc, vectors = 60, 10, 200
 	for d := 0; d < docs; d++ {
 		if err := s.Put(testDoc(fmt.Sprintf("g%03d.pdf", d), perDoc), sy.pages(uint64(d*perDoc), perDoc, vectors)); err != nil {
 			t.Fatal(err)
@@ -317,13 +319,15 @@ func TestStore_Search_BinaryRerankGuard(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.Search(q, 5, SearchOptions{Rerank: 50})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range exact {
-			if got[i] != exact[i] {
-				t.Fatalf("query %d rank %d: binary+rerank %+v, exact %+v", qi, i+1, got[i], exact[i])
+		for _, o := range []SearchOptions{{Rerank: 100}, {Candidates: 150, Rerank: 100}} {
+			got, err := s.Search(q, 5, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range exact {
+				if got[i] != exact[i] {
+					t.Fatalf("query %d rank %d, %+v: binary search %+v, exact %+v", qi, i+1, o, got[i], exact[i])
+				}
 			}
 		}
 	}
@@ -387,7 +391,12 @@ func TestStore_Stats(t *testing.T) {
 	if st.FileBytes < st.VectorBytes || st.BytesPerPage != float64(st.FileBytes)/3 {
 		t.Fatalf("file bytes %d, per page %v", st.FileBytes, st.BytesPerPage)
 	}
-	if want := int64((13+13+7)*128 + 3*pageOverhead); st.ResidentBytes != want {
+	// Sketches: at most 64 codes a page (maxsim.DefaultSketchSize): 100 vectors → 64 codes, 8 blocks;
+	// 50 vectors stay 50, 7 blocks. Only the sketches stay resident.
+	if want := int64(3*8 + (8+8+7)*128); st.SketchBytes != want {
+		t.Fatalf("sketch bytes %d, want %d", st.SketchBytes, want)
+	}
+	if want := int64((8+8+7)*128 + 3*pageOverhead); st.ResidentBytes != want {
 		t.Fatalf("resident estimate %d, want %d", st.ResidentBytes, want)
 	}
 }
@@ -402,6 +411,75 @@ func TestOpen_SchemaMismatch(t *testing.T) {
 	s.Close()
 	if _, err := Open(path, Options{}); !errors.Is(err, ErrSchema) {
 		t.Fatalf("Open of a schema-99 file: %v, want ErrSchema", err)
+	}
+}
+
+// TestOpen_UpgradesSchema2 opens a file as version 2 left it (no sketches): read-only it is searched
+// with sketches computed in memory; opened for writing it gets the sketches a fresh Put stores.
+func TestOpen_UpgradesSchema2(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v2.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sy := newSynth(11, 128, 30)
+	for d := 0; d < 30; d++ {
+		if err := s.Put(testDoc(fmt.Sprintf("u%02d.pdf", d), 4), sy.pages(uint64(d*4), 4, 150)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := sy.query(1, sy.page(17, 150), 20)
+	o := SearchOptions{Candidates: 30, Rerank: 20}
+	want, err := s.Search(q, 5, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := map[string]string{}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		tx.Bucket(bucketSketches).ForEach(func(k, v []byte) error { fresh[string(k)] = string(v); return nil })
+		if err := tx.DeleteBucket(bucketSketches); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keySchema, []byte("2"))
+	})
+	if err != nil || len(fresh) != 120 {
+		t.Fatalf("making a version 2 file: %v (%d sketches)", err, len(fresh))
+	}
+	s.Close()
+
+	ro, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("read-only open of a version 2 file: %v", err)
+	}
+	if got, err := ro.Search(q, 5, o); err != nil || !slices.Equal(got, want) {
+		t.Fatalf("version 2 file, read-only: %+v, %v; want %+v", got, err, want)
+	}
+	ro.Close()
+
+	rw, err := Open(path, Options{})
+	if err != nil {
+		t.Fatalf("upgrading a version 2 file: %v", err)
+	}
+	defer rw.Close()
+	rw.db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket(bucketMeta).Get(keySchema); string(v) != fmt.Sprint(SchemaVersion) {
+			t.Errorf("schema after upgrade %q", v)
+		}
+		n := 0
+		tx.Bucket(bucketSketches).ForEach(func(k, v []byte) error {
+			n++
+			if fresh[string(k)] != string(v) {
+				t.Errorf("page %x: upgraded sketch differs from the one Put stored", k)
+			}
+			return nil
+		})
+		if n != len(fresh) {
+			t.Errorf("%d sketches after upgrade, want %d", n, len(fresh))
+		}
+		return nil
+	})
+	if got, err := rw.Search(q, 5, o); err != nil || !slices.Equal(got, want) {
+		t.Fatalf("upgraded file: %+v, %v; want %+v", got, err, want)
 	}
 }
 

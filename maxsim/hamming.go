@@ -13,8 +13,9 @@ import (
 // dim − 2·hamming is the dot product of the ±1 sign vectors, so the score is on the scale of an exact
 // MaxSim of unit vectors times √dim·√dim. It is not safe for concurrent use; make one per goroutine.
 type HammingScorer struct {
-	q    *Query
-	mins []int
+	q       *Query
+	mins    []int
+	scratch []uint64 // ScorePackedBytes without the vector kernel
 }
 
 // HammingScorer returns a new [HammingScorer] for q.

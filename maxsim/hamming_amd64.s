@@ -7,7 +7,7 @@
 // streams the page's blocks and keeps, per lane, the least Hamming distance, then reduces the lanes;
 // it returns the sum over query codes of the least distance (needs AVX512VL for the reduction).
 
-// func sumMinHamming8x2(q *uint64, nq int, d *uint64, blocks int) int
+// func sumMinHamming8x2(q *uint64, nq int, d unsafe.Pointer, blocks int) int
 TEXT ·sumMinHamming8x2(SB), NOSPLIT, $0-40
 	MOVQ q+0(FP), SI
 	MOVQ nq+8(FP), R8

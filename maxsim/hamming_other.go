@@ -2,8 +2,10 @@
 
 package maxsim
 
+import "unsafe"
+
 var useVPOPCNT = false
 
-func sumMinHamming8x2(q *uint64, nq int, d *uint64, blocks int) int {
+func sumMinHamming8x2(q *uint64, nq int, d unsafe.Pointer, blocks int) int {
 	panic("maxsim: vector popcount kernel not available")
 }

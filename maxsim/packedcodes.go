@@ -1,6 +1,10 @@
 package maxsim
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+	"unsafe"
+)
 
 // PackedCodes holds one page's sign codes in the layout of the fast Hamming kernel. For 128-dimension
 // codes (two words) vectors are grouped in blocks of 8: the 8 low words, then the 8 high words; the last
@@ -47,7 +51,7 @@ func (h *HammingScorer) ScorePacked(p PackedCodes) int {
 		return h.Score(p.Words, p.N)
 	}
 	if useVPOPCNT {
-		sum := sumMinHamming8x2(&h.q.Codes[0], h.q.N, &p.Words[0], len(p.Words)/16)
+		sum := sumMinHamming8x2(&h.q.Codes[0], h.q.N, unsafe.Pointer(&p.Words[0]), len(p.Words)/16)
 		return h.q.N*h.q.Dim - 2*sum
 	}
 	for i := range h.mins {
@@ -59,6 +63,38 @@ func (h *HammingScorer) ScorePacked(p PackedCodes) int {
 		total += h.q.Dim - 2*m
 	}
 	return total
+}
+
+// PackedBytes returns how many bytes n packed codes of w words take as little-endian words (the
+// stored form that [HammingScorer.ScorePackedBytes] reads).
+func PackedBytes(n, w int) int {
+	if w == 2 {
+		return (n + 7) / 8 * 16 * 8
+	}
+	return n * w * 8
+}
+
+// ScorePackedBytes is [HammingScorer.ScorePacked] for n packed codes held as little-endian words in
+// b, [PackedBytes](n, Words(Dim)) bytes at any alignment, as an index file stores them: with the
+// vector popcount kernel they are read in place, without a copy.
+func (h *HammingScorer) ScorePackedBytes(n int, b []byte) int {
+	w := Words(h.q.Dim)
+	if len(b) != PackedBytes(n, w) {
+		panic(fmt.Sprintf("maxsim: %d bytes are not %d packed codes of %d words", len(b), n, w))
+	}
+	if n == 0 {
+		return 0
+	}
+	if useVPOPCNT && w == 2 {
+		sum := sumMinHamming8x2(&h.q.Codes[0], h.q.N, unsafe.Pointer(&b[0]), len(b)/128)
+		return h.q.N*h.q.Dim - 2*sum
+	}
+	words := h.scratch[:0]
+	for i := 0; i+8 <= len(b); i += 8 {
+		words = append(words, binary.LittleEndian.Uint64(b[i:]))
+	}
+	h.scratch = words
+	return h.ScorePacked(PackedCodes{N: n, Words: words})
 }
 
 // minHammingPacked is the portable loop over the packed layout.

@@ -1,6 +1,7 @@
 package maxsim
 
 import (
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -161,8 +162,19 @@ func TestHamming_MatchesSignDotProducts(t *testing.T) {
 				if got := h.Score(codes, n); got != want {
 					t.Errorf("dim=%d n=%d: Score %d, want %d", dim, n, got, want)
 				}
-				if got := h.ScorePacked(PackCodes(codes, n, Words(dim))); got != want {
+				packed := PackCodes(codes, n, Words(dim))
+				if got := h.ScorePacked(packed); got != want {
 					t.Errorf("dim=%d n=%d: ScorePacked %d, want %d", dim, n, got, want)
+				}
+				// The stored form, at every alignment an index file may give it.
+				for shift := 0; shift < 8; shift++ {
+					buf := make([]byte, shift+PackedBytes(n, Words(dim)))
+					for i, w := range packed.Words {
+						binary.LittleEndian.PutUint64(buf[shift+8*i:], w)
+					}
+					if got := h.ScorePackedBytes(n, buf[shift:]); got != want {
+						t.Errorf("dim=%d n=%d shift=%d: ScorePackedBytes %d, want %d", dim, n, shift, got, want)
+					}
 				}
 			}
 		}

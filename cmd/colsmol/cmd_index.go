@@ -51,7 +51,7 @@ stored: run the same command again to continue.`,
 	f.IntVar(&o.MaxTiles, "max-tiles", 0, "at most this many vision tiles per page, global view included (lowers the page's longest edge in steps of 512; 0: the model's size)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print per file the pages, tiles and estimated seconds, without indexing")
 	f.IntVar(&o.PoolFactor, "pool-factor", 0, "store each page's vectors pooled by this factor (2-3: less storage and faster search, some quality lost, no similarity map; 0: off)")
-	f.IntVar(&codePool, "code-pool", 0, "compute the fast first phase's 1-bit codes from vectors pooled by this factor (3: about 3x faster first phase on large indexes; 0: off)")
+	f.IntVar(&codePool, "code-pool", 0, "compute the 1-bit codes and sketches of the binary phases from vectors pooled by this factor (3: a third of the code storage, a faster full-code phase; 0: off)")
 	return c
 }
 

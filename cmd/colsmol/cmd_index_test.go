@@ -224,4 +224,18 @@ func TestIndexKillResume(t *testing.T) {
 			t.Errorf("result %d: %v", i, r)
 		}
 	}
+
+	// The phase sizes are taken, and a bad one is a usage error (exit 2) naming the flag.
+	search = cliCommand(bin, model, db, "--json", "search", "--k", "2", "--candidates", "3", "--rerank", "2", "Document 3")
+	out.Reset()
+	search.Stdout = &out
+	if err := search.Run(); err != nil || json.Unmarshal(out.Bytes(), &res) != nil || len(res.Results) != 2 {
+		t.Fatalf("search --candidates 3 --rerank 2: %v, %s", err, out.String())
+	}
+	search = cliCommand(bin, model, db, "search", "--candidates", "-1", "Document 3")
+	serr.Reset()
+	search.Stderr = &serr
+	if err := search.Run(); exitCode(err) != 2 || !strings.Contains(serr.String(), "--candidates") {
+		t.Errorf("search --candidates -1: %v, stderr %q", err, serr.String())
+	}
 }

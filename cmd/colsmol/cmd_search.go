@@ -14,20 +14,24 @@ import (
 func newSearchCmd(g *globalOptions) *cobra.Command {
 	var k int
 	var exact bool
-	var rerank int
+	var rerank, candidates int
 	c := &cobra.Command{
 		Use:   "search QUERY",
 		Short: "Find the pages that best match a query",
 		Long: `Find the pages that best match a query (words are joined into one query).
-Scores are MaxSim: the sum over the query's vectors of the best dot product with the page's vectors.`,
+Scores are MaxSim: the sum over the query's vectors of the best dot product with the page's vectors.
+On a large index the search runs in phases: binary MaxSim over small page sketches picks
+--candidates pages, binary MaxSim over their full sign codes keeps --rerank, and exact MaxSim
+ranks those. --exact scores every page exactly instead (slow on large indexes).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			return runSearch(c, g, strings.Join(args, " "), k, exact, rerank)
+			return runSearch(c, g, strings.Join(args, " "), k, index.SearchOptions{Exact: exact, Rerank: rerank, Candidates: candidates})
 		},
 	}
 	c.Flags().IntVar(&k, "k", 5, "number of results")
 	c.Flags().BoolVar(&exact, "exact", false, "score every page exactly (skip the fast binary first phase)")
-	c.Flags().IntVar(&rerank, "rerank", 0, "pages the binary first phase passes on to exact scoring (0: the default, sized so recall holds)")
+	c.Flags().IntVar(&rerank, "rerank", 0, fmt.Sprintf("pages the binary phases pass on to exact scoring (0: %d, sized so recall holds)", index.DefaultRerank))
+	c.Flags().IntVar(&candidates, "candidates", 0, fmt.Sprintf("pages the sketch phase passes on to the full sign codes (0: %d; the sketch phase runs above twice this many pages)", index.DefaultCandidates))
 	return c
 }
 
@@ -46,9 +50,12 @@ type searchResult struct {
 	Page  int     `json:"page"`
 }
 
-func runSearch(c *cobra.Command, g *globalOptions, query string, k int, exact bool, rerank int) error {
-	if rerank < 0 {
+func runSearch(c *cobra.Command, g *globalOptions, query string, k int, o index.SearchOptions) error {
+	if o.Rerank < 0 {
 		return usageErrorf("--rerank must be 0 (default) or a positive number of pages")
+	}
+	if o.Candidates < 0 {
+		return usageErrorf("--candidates must be 0 (default) or a positive number of pages")
 	}
 	if k <= 0 {
 		return usageErrorf("--k must be at least 1")
@@ -73,7 +80,7 @@ func runSearch(c *cobra.Command, g *globalOptions, query string, k int, exact bo
 	if err != nil {
 		return fatal(fmt.Errorf("embed the query: %w", err))
 	}
-	res, err := st.Search(q, k, index.SearchOptions{Exact: exact, Rerank: rerank})
+	res, err := st.Search(q, k, o)
 	if err != nil {
 		return fatal(err)
 	}

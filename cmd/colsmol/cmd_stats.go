@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/colsmol/colsmol/internal/hub"
+	"github.com/colsmol/colsmol/maxsim"
 )
 
 func newStatsCmd(g *globalOptions) *cobra.Command {
@@ -41,8 +42,9 @@ page cache.`,
 			fmt.Fprintf(w, "file           %s (%s per page)\n", hub.HumanSize(s.FileBytes), hub.HumanSize(int64(s.BytesPerPage)))
 			fmt.Fprintf(w, "  vectors      %s float16 (%s per page)\n", hub.HumanSize(s.VectorBytes), hub.HumanSize(int64(s.VectorBytesPerPage)))
 			fmt.Fprintf(w, "  codes        %s 1-bit\n", hub.HumanSize(s.CodeBytes))
+			fmt.Fprintf(w, "  sketches     %s 1-bit (at most %d codes per page)\n", hub.HumanSize(s.SketchBytes), maxsim.DefaultSketchSize)
 			fmt.Fprintf(w, "  images       %s thumbnails and previews\n", hub.HumanSize(s.ImageBytes))
-			fmt.Fprintf(w, "resident       %s for search (codes in memory)\n", hub.HumanSize(s.ResidentBytes))
+			fmt.Fprintf(w, "resident       %s for search (sketches in memory; codes and vectors read from the file)\n", hub.HumanSize(s.ResidentBytes))
 			return nil
 		},
 	}
