@@ -22,10 +22,15 @@ func BenchmarkSearch(b *testing.B) {
 	for _, vectors := range []int{benchVectors, benchVectors / 3} {
 		for _, pages := range []int{benchPages(10000), benchPages(100000)} {
 			b.Run(fmt.Sprintf("in-memory/pages=%d/vectors=%d", pages, vectors), func(b *testing.B) {
-				benchSearchVirtual(b, pages, vectors)
+				benchSearchVirtual(b, pages, vectors, 50)
 			})
 		}
 	}
+	// The hard case for sketches: the matching content is a small region (5% of the page, about 50
+	// vectors) among background, and the query is about that region only.
+	b.Run(fmt.Sprintf("in-memory/pages=%d/vectors=%d/region=5%%", benchPages(100000), benchVectors), func(b *testing.B) {
+		benchSearchVirtual(b, benchPages(100000), benchVectors, 5)
+	})
 	b.Run(fmt.Sprintf("pooling-quality/pages=%d", benchPages(1000)), benchPoolingQuality)
 }
 
@@ -130,10 +135,10 @@ func describe(o SearchOptions, pages int) string {
 // benchSearchVirtual times binary searches over pages of the given number of vectors, with the store's
 // phases over in-memory sketches and codes: the sketch phase for DefaultCandidates and smaller candidate
 // counts, and without it (full codes of every page), each followed by the exact rerank of DefaultRerank.
-func benchSearchVirtual(b *testing.B, pages, vectors int) {
+func benchSearchVirtual(b *testing.B, pages, vectors, topicPct int) {
 	workers := runtime.GOMAXPROCS(0)
 	start := time.Now()
-	c := newVirtualCollection(pages, vectors)
+	c := newVirtualCollection(pages, vectors, topicPct)
 	sketches, codes := c.snapshot(workers)
 	sketchBytes, codeBytes := 0, 0
 	for i := range sketches {
@@ -147,8 +152,8 @@ func benchSearchVirtual(b *testing.B, pages, vectors int) {
 		q, _ := maxsim.NewQuery(c.query(uint64(200+i), r.IntN(pages), benchQuery))
 		queries = append(queries, q)
 	}
-	b.Logf("%d pages × %d vectors: sketches and codes made in %.1f s; resident sketches %.0f MB (%.0f bytes/page), full codes %.0f MB (read from the page cache by the store)",
-		pages, vectors, time.Since(start).Seconds(), float64(sketchBytes)/1e6, float64(sketchBytes)/float64(pages), float64(codeBytes)/1e6)
+	b.Logf("%d pages × %d vectors (%d%% near the page's topics): sketches and codes made in %.1f s; resident sketches %.0f MB (%.0f bytes/page), full codes %.0f MB (read from the page cache by the store)",
+		pages, vectors, topicPct, time.Since(start).Seconds(), float64(sketchBytes)/1e6, float64(sketchBytes)/float64(pages), float64(codeBytes)/1e6)
 	start = time.Now()
 	exact := c.exactTop(queries, 10, workers)
 	exactSec := time.Since(start).Seconds()

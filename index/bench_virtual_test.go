@@ -9,11 +9,13 @@ import (
 
 // virtualCollection is a synthetic collection too large to store as float16 (100,000 pages × 1,030
 // vectors would be 26 GB): every page vector is drawn from a fixed pool of 69,632 unit vectors (variants
-// of 8 background and 256 topic directions, as in synth), so a page is just a deterministic list of pool
-// indexes. Its sign codes are gathered into memory like the store's snapshot; its float16 vectors are
-// assembled only for the pages a search rescores (and for the exact ground truth).
+// of 8 background and 256 topic directions, as in synth; a page has 3 topics, and topicPct of its vectors
+// are near them), so a page is just a deterministic list of pool indexes. Its sketches and sign codes are
+// gathered into memory; its float16 vectors are assembled only for the pages a search rescores (and for
+// the exact ground truth).
 type virtualCollection struct {
 	pages, vectors int
+	topicPct       int // share of a page's vectors near its topics, in percent; the rest is background
 	pool           [][]float32
 	pool16         []uint16 // row-major float16 of pool
 	codes          []uint64 // two words per pool vector
@@ -25,10 +27,10 @@ const (
 	vcTopics     = 256
 )
 
-func newVirtualCollection(pages, vectors int) *virtualCollection {
+func newVirtualCollection(pages, vectors, topicPct int) *virtualCollection {
 	sy := newSynth(43, benchDim, vcTopics)
 	r := rand.New(rand.NewPCG(43, 2))
-	c := &virtualCollection{pages: pages, vectors: vectors}
+	c := &virtualCollection{pages: pages, vectors: vectors, topicPct: topicPct}
 	for i := 0; i < vcBackground; i++ {
 		c.pool = append(c.pool, near(r, sy.background[i%len(sy.background)], 0.6))
 	}
@@ -53,7 +55,7 @@ func (c *virtualCollection) indices(i int, buf []int32) []int32 {
 	t := [3]int{r.IntN(vcTopics), r.IntN(vcTopics), r.IntN(vcTopics)}
 	buf = buf[:0]
 	for j := 0; j < c.vectors; j++ {
-		if r.IntN(2) == 0 {
+		if r.IntN(100) >= c.topicPct {
 			buf = append(buf, int32(r.IntN(vcBackground)))
 		} else {
 			buf = append(buf, int32(vcBackground+t[r.IntN(3)]*vcVariants+r.IntN(vcVariants)))
@@ -106,9 +108,22 @@ func (c *virtualCollection) snapshot(workers int) ([]pageSketch, []storedCodes) 
 	return sketches, codes
 }
 
-// query returns nq noisy copies of page i's vectors.
+// query returns nq noisy copies of page i's vectors. When the page's topic vectors are a small share
+// (a small relevant region on a page of background), the copies are of its topic vectors only, as a
+// query's words match the region rather than the margins.
 func (c *virtualCollection) query(seed uint64, i, nq int) [][]float32 {
 	idx := c.indices(i, nil)
+	if c.topicPct < 50 {
+		var topical []int32
+		for _, p := range idx {
+			if p >= vcBackground {
+				topical = append(topical, p)
+			}
+		}
+		if len(topical) > 0 {
+			idx = topical
+		}
+	}
 	r := rand.New(rand.NewPCG(seed, 9))
 	q := make([][]float32, nq)
 	for j := range q {

@@ -9,11 +9,13 @@
 // whole or absent; [Store.Relocate] moves a document to a new path (or refreshes its record) the same
 // way, and [Store.Delete] removes one. [Store.ByPath] and [Store.BySHA] serve incremental indexing.
 //
-// [Store.Search] ranks pages by MaxSim: by default a binary first phase over the sign codes of every
-// page, held in memory (loaded on the first search, then kept current by this Store's writes), then
-// exact scoring of the best [SearchOptions.Rerank] candidates from the float16 vectors read straight
-// from the file's memory map; [SearchOptions.Exact] scores every page exactly. Searches may run from
-// many goroutines while one writes. [Store.Stats] reports sizes and the resident memory of the codes.
+// [Store.Search] ranks pages by MaxSim, by default in three phases: binary MaxSim over every page's
+// sketch (at most 64 sign codes, maxsim.SketchCodes), held in memory (loaded on the first search, then
+// kept current by this Store's writes), picks [SearchOptions.Candidates] pages; binary MaxSim over
+// their full sign codes, read in place from the file's memory map, keeps [SearchOptions.Rerank]; exact
+// MaxSim over their float16 vectors, also read from the memory map, ranks those. Small indexes skip the
+// sketch phase; [SearchOptions.Exact] scores every page exactly. Searches may run from many goroutines
+// while one writes. [Store.Stats] reports sizes and the resident memory of the sketches.
 //
 // Key layout (all in one file, schema version in bucket "meta"):
 //
@@ -25,6 +27,7 @@
 //	previews  page key → JPEG preview
 //	vectors   page key → float16, little-endian, dimension-major (maxsim.EncodePage)
 //	codes     page key → vector count, then sign codes packed as maxsim.PackCodes, uint64 little-endian
+//	sketches  page key → the same layout for the page's sketch (maxsim.SketchCodes; schema 3)
 //
 // # Caveats
 //

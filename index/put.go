@@ -224,7 +224,7 @@ func halfBytes(h []uint16) []byte {
 
 // encodeCodes returns the stored form of a page's packed sign codes: the number of vectors, then the
 // packed words (maxsim.PackCodes layout), all uint64 little-endian. Storing the packed layout makes
-// loading the codes for the first phase a plain copy.
+// scoring them in place from the memory map possible.
 func encodeCodes(p maxsim.PackedCodes) []byte {
 	out := make([]byte, 8+8*len(p.Words))
 	binary.LittleEndian.PutUint64(out, uint64(p.N))

@@ -1,10 +1,13 @@
 package index
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/colsmol/colsmol/maxsim"
 )
 
 // Stats describes an index file and what searching it costs in memory.
@@ -56,7 +59,15 @@ func (s *Store) Stats() (*Stats, error) {
 		if err != nil {
 			return err
 		}
-		if err := sum(bucketCodes, func(k, v []byte) { st.CodeBytes += int64(len(v)) }); err != nil {
+		noSketches := tx.Bucket(bucketSketches) == nil // a version 2 file opened read-only
+		err = sum(bucketCodes, func(k, v []byte) {
+			st.CodeBytes += int64(len(v))
+			if noSketches && len(v) >= 8 && st.Dim > 0 { // the sketch search will compute in memory
+				n := min(int(binary.LittleEndian.Uint64(v)), maxsim.DefaultSketchSize)
+				st.ResidentBytes += int64(maxsim.PackedBytes(n, maxsim.Words(st.Dim))) + pageOverhead
+			}
+		})
+		if err != nil {
 			return err
 		}
 		err = sum(bucketSketches, func(k, v []byte) {

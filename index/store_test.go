@@ -454,6 +454,10 @@ func TestOpen_UpgradesSchema2(t *testing.T) {
 	if got, err := ro.Search(q, 5, o); err != nil || !slices.Equal(got, want) {
 		t.Fatalf("version 2 file, read-only: %+v, %v; want %+v", got, err, want)
 	}
+	// 120 pages of 150 vectors: sketches of 64 codes, 8 blocks of 128 bytes each, computed in memory.
+	if st, err := ro.Stats(); err != nil || st.SketchBytes != 0 || st.ResidentBytes != 120*(8*128+pageOverhead) {
+		t.Errorf("stats of a version 2 file: %+v, %v; want resident %d", st, err, 120*(8*128+pageOverhead))
+	}
 	ro.Close()
 
 	rw, err := Open(path, Options{})

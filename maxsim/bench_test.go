@@ -96,3 +96,18 @@ func mustEncodeB(b *testing.B, v [][]float32) []uint16 {
 	}
 	return p
 }
+
+// BenchmarkSketchCodes sketches one page's sign codes to DefaultSketchSize codes (done once per page
+// at indexing time, and for every page when a schema 2 index is upgraded).
+func BenchmarkSketchCodes(b *testing.B) {
+	r := newRand()
+	for _, n := range []int{1030, 343} {
+		codes := PageSignCodes(randVecs(r, n, 128))
+		b.Run(fmt.Sprintf("vectors=%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				SketchCodes(codes, n, 2, DefaultSketchSize)
+			}
+			b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms/page")
+		})
+	}
+}

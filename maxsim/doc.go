@@ -10,7 +10,8 @@
 // straight to a GEMM-like kernel that broadcasts query values and streams doc columns.
 //
 // Each vector also gets a 1-bit sign code (dim/64 uint64 words, 16 bytes at dim 128; see [SignCodes]),
-// scored by [HammingScorer] for the cheap first phase of a search.
+// scored by [HammingScorer] for the cheap binary phases of a search; [SketchCodes] summarises a page's
+// codes by at most 64 for a coarser phase in front of them.
 //
 // [PoolHierarchical] reduces a page's vectors by clustering (colpali-engine's HierarchicalTokenPooler).
 //

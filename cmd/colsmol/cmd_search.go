@@ -29,7 +29,7 @@ ranks those. --exact scores every page exactly instead (slow on large indexes).`
 		},
 	}
 	c.Flags().IntVar(&k, "k", 5, "number of results")
-	c.Flags().BoolVar(&exact, "exact", false, "score every page exactly (skip the fast binary first phase)")
+	c.Flags().BoolVar(&exact, "exact", false, "score every page exactly (skip the fast binary phases)")
 	c.Flags().IntVar(&rerank, "rerank", 0, fmt.Sprintf("pages the binary phases pass on to exact scoring (0: %d, sized so recall holds)", index.DefaultRerank))
 	c.Flags().IntVar(&candidates, "candidates", 0, fmt.Sprintf("pages the sketch phase passes on to the full sign codes (0: %d; the sketch phase runs above twice this many pages)", index.DefaultCandidates))
 	return c

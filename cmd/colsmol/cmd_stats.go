@@ -15,9 +15,9 @@ func newStatsCmd(g *globalOptions) *cobra.Command {
 		Use:   "stats",
 		Short: "Show the size of the index and the memory searching it takes",
 		Long: `Show what the index holds (documents, pages, vectors), its size on disk and per page, and an
-estimate of the memory a searching process keeps resident: the 1-bit codes of every page (16 bytes per
-vector) for the fast first phase. Exact scoring reads the float16 vectors through the operating system's
-page cache.`,
+estimate of the memory a searching process keeps resident: the sketch of every page (at most 64 1-bit
+codes, about 1 KB) for the fast first phase. The candidates' full 1-bit codes (16 bytes per vector) and
+the float16 vectors of the pages scored exactly are read through the operating system's page cache.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			st, err := openExistingIndex(g, true)

@@ -19,7 +19,7 @@ import (
 // Store adapts an *index.Store to web.Store and web.PageLayouter.
 type Store struct {
 	St *index.Store
-	// Search tunes every search; the zero value is the index's default (binary first phase, exact rerank).
+	// Search tunes every search; the zero value is the index's default (sketch and full-code binary phases, exact rerank).
 	Options index.SearchOptions
 }
 
