@@ -101,6 +101,9 @@ func (s *Store) searchBinary(q *maxsim.Query, k, rerank, candidates, workers int
 	}
 	var coarse []maxsim.Hit
 	if len(snap.pages) > 2*candidates {
+		if err := s.db.View(func(tx *bolt.Tx) error { return checkQueryDim(tx, q.Dim) }); err != nil {
+			return nil, err
+		}
 		coarse = sketchPhase(q, snap.pages, candidates, workers) // outside the transaction: memory only
 	}
 	var results []Result

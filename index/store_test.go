@@ -414,6 +414,17 @@ func TestOpen_SchemaMismatch(t *testing.T) {
 	}
 }
 
+func TestStore_Search_RejectsOtherDimensionBeforeSketches(t *testing.T) {
+	s := mustOpen(t)
+	if err := s.Put(testDoc("more.pdf", 5), newSynth(4, 128, 10).pages(1, 5, 4)); err != nil {
+		t.Fatal(err)
+	}
+	// 5 pages > 2 × 1 candidate: the sketch phase would run; a 64-dimension query must be refused first.
+	if _, err := s.Search(newSynth(4, 64, 10).page(0, 3), 1, SearchOptions{Candidates: 1, Rerank: 1}); !errors.Is(err, ErrBadInput) {
+		t.Errorf("query of another dimension, sketch phase: %v", err)
+	}
+}
+
 // TestOpen_UpgradesSchema2 opens a file as version 2 left it (no sketches): read-only it is searched
 // with sketches computed in memory; opened for writing it gets the sketches a fresh Put stores.
 func TestOpen_UpgradesSchema2(t *testing.T) {
