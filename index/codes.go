@@ -2,7 +2,10 @@ package index
 
 import (
 	"fmt"
+	"runtime"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -14,8 +17,9 @@ import (
 // read through the memory map for the candidates only. Writers replace the snapshot as a whole (copy on
 // write) after each commit, so searches never lock.
 type codeSnapshot struct {
-	pages []pageSketch
-	bytes int // memory held by the sketches
+	pages    []pageSketch
+	bytes    int  // memory held by the sketches
+	unsketch bool // a version 2 file opened read-only: no sketches, the search scores every page's codes
 }
 
 // pageSketch is the sketch of one page.
@@ -47,17 +51,22 @@ func (s *Store) snapshot() (*codeSnapshot, error) {
 			return nil
 		}
 		w := maxsim.Words(d)
-		sketches := tx.Bucket(bucketSketches) // nil in a version 2 file opened read-only
+		sketches := tx.Bucket(bucketSketches)
+		// A version 2 file opened read-only has none: computing them here would cost about a second
+		// per thousand pages in every process, so such a file is searched without the sketch phase
+		// (as version 2 searched) until a writer (index, serve) upgrades it.
+		snap.unsketch = sketches == nil
 		return codes.ForEach(func(k, v []byte) error {
 			var sk maxsim.PackedCodes
-			var err error
-			if raw := bucketGet(sketches, k); raw != nil {
-				sk, err = decodeCodes(raw, w)
-			} else {
-				sk, err = sketchFromStored(v, w)
-			}
-			if err != nil {
-				return fmt.Errorf("page %x: %w", k, err)
+			if sketches != nil {
+				raw := sketches.Get(k)
+				if raw == nil {
+					return fmt.Errorf("page %x has no sketch", k)
+				}
+				var err error
+				if sk, err = decodeCodes(raw, w); err != nil {
+					return fmt.Errorf("sketch of page %x: %w", k, err)
+				}
 			}
 			id, page := splitPageKey(k)
 			snap.pages = append(snap.pages, pageSketch{docID: id, page: page, sketch: sk})
@@ -70,13 +79,6 @@ func (s *Store) snapshot() (*codeSnapshot, error) {
 	}
 	s.codes.Store(snap)
 	return snap, nil
-}
-
-func bucketGet(b *bolt.Bucket, k []byte) []byte {
-	if b == nil {
-		return nil
-	}
-	return b.Get(k)
 }
 
 // sketchFromStored computes the sketch of a page from its stored sign codes (encodeCodes).
@@ -95,20 +97,38 @@ func sketchOf(raw []uint64, n, w int) maxsim.PackedCodes {
 }
 
 // addSketches upgrades a version 2 file inside tx: it stores a sketch for every page and records the
-// current schema version.
+// current schema version. The sketches are computed on every core first, then written.
 func addSketches(tx *bolt.Tx) error {
 	if d := dim(tx); d > 0 {
 		w := maxsim.Words(d)
-		sketches := tx.Bucket(bucketSketches)
-		err := tx.Bucket(bucketCodes).ForEach(func(k, v []byte) error {
-			sk, err := sketchFromStored(v, w)
-			if err != nil {
-				return fmt.Errorf("sketch of page %x: %w", k, err)
-			}
-			return sketches.Put(k, encodeCodes(sk))
+		var keys, vals [][]byte
+		tx.Bucket(bucketCodes).ForEach(func(k, v []byte) error {
+			keys, vals = append(keys, k), append(vals, v)
+			return nil
 		})
-		if err != nil {
-			return fmt.Errorf("upgrade to schema %d: %w", SchemaVersion, err)
+		sketches := make([][]byte, len(keys))
+		errs := make([]error, len(keys))
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range runtime.GOMAXPROCS(0) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := int(next.Add(1)) - 1; i < len(keys); i = int(next.Add(1)) - 1 {
+					sk, err := sketchFromStored(vals[i], w)
+					sketches[i], errs[i] = encodeCodes(sk), err
+				}
+			}()
+		}
+		wg.Wait()
+		b := tx.Bucket(bucketSketches)
+		for i, k := range keys {
+			if errs[i] != nil {
+				return fmt.Errorf("upgrade to schema %d: sketch of page %x: %w", SchemaVersion, k, errs[i])
+			}
+			if err := b.Put(k, sketches[i]); err != nil {
+				return fmt.Errorf("upgrade to schema %d: %w", SchemaVersion, err)
+			}
 		}
 	}
 	return tx.Bucket(bucketMeta).Put(keySchema, []byte(strconv.Itoa(SchemaVersion)))
@@ -125,7 +145,7 @@ func (s *Store) updateCodes(removed []string, addedID string, added []maxsim.Pac
 	for _, id := range removed {
 		gone[id] = true
 	}
-	next := &codeSnapshot{pages: make([]pageSketch, 0, len(old.pages)+len(added))}
+	next := &codeSnapshot{pages: make([]pageSketch, 0, len(old.pages)+len(added)), unsketch: old.unsketch}
 	for _, pc := range old.pages {
 		if !gone[pc.docID] {
 			next.pages = append(next.pages, pc)

@@ -100,7 +100,7 @@ func (s *Store) searchBinary(q *maxsim.Query, k, rerank, candidates, workers int
 		return nil, err
 	}
 	var coarse []maxsim.Hit
-	if len(snap.pages) > 2*candidates {
+	if len(snap.pages) > 2*candidates && !snap.unsketch {
 		if err := s.db.View(func(tx *bolt.Tx) error { return checkQueryDim(tx, q.Dim) }); err != nil {
 			return nil, err
 		}

@@ -1,13 +1,10 @@
 package index
 
 import (
-	"encoding/binary"
 	"fmt"
 	"os"
 
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/colsmol/colsmol/maxsim"
 )
 
 // Stats describes an index file and what searching it costs in memory.
@@ -62,9 +59,8 @@ func (s *Store) Stats() (*Stats, error) {
 		noSketches := tx.Bucket(bucketSketches) == nil // a version 2 file opened read-only
 		err = sum(bucketCodes, func(k, v []byte) {
 			st.CodeBytes += int64(len(v))
-			if noSketches && len(v) >= 8 && st.Dim > 0 { // the sketch search will compute in memory
-				n := min(int(binary.LittleEndian.Uint64(v)), maxsim.DefaultSketchSize)
-				st.ResidentBytes += int64(maxsim.PackedBytes(n, maxsim.Words(st.Dim))) + pageOverhead
+			if noSketches {
+				st.ResidentBytes += pageOverhead // searched without sketches: only the page list
 			}
 		})
 		if err != nil {
