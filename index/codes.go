@@ -18,7 +18,6 @@ import (
 // write) after each commit, so searches never lock.
 type codeSnapshot struct {
 	pages    []pageSketch
-	bytes    int  // memory held by the sketches
 	unsketch bool // a version 2 file opened read-only: no sketches, the search scores every page's codes
 }
 
@@ -29,8 +28,8 @@ type pageSketch struct {
 	sketch maxsim.PackedCodes
 }
 
-// pageOverhead is the bookkeeping a snapshot keeps per page beside its codes (slice headers, the
-// document id string), for resident-memory figures.
+// pageOverhead is the bookkeeping a snapshot keeps per page beside its sketch (slice headers, the
+// document id string), for the resident-memory figures of Stats.
 const pageOverhead = 80
 
 // snapshot returns the sketches of all pages, loading them on first use.
@@ -70,7 +69,6 @@ func (s *Store) snapshot() (*codeSnapshot, error) {
 			}
 			id, page := splitPageKey(k)
 			snap.pages = append(snap.pages, pageSketch{docID: id, page: page, sketch: sk})
-			snap.bytes += sk.Bytes() + pageOverhead
 			return nil
 		})
 	})
@@ -149,12 +147,10 @@ func (s *Store) updateCodes(removed []string, addedID string, added []maxsim.Pac
 	for _, pc := range old.pages {
 		if !gone[pc.docID] {
 			next.pages = append(next.pages, pc)
-			next.bytes += pc.sketch.Bytes() + pageOverhead
 		}
 	}
 	for i, c := range added {
 		next.pages = append(next.pages, pageSketch{docID: addedID, page: i, sketch: c})
-		next.bytes += c.Bytes() + pageOverhead
 	}
 	s.codes.Store(next)
 }

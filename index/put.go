@@ -236,19 +236,24 @@ func encodeCodes(p maxsim.PackedCodes) []byte {
 
 // decodeCodes copies stored sign codes (encodeCodes) of w-word codes out of b, checking their size.
 func decodeCodes(b []byte, w int) (maxsim.PackedCodes, error) {
-	if len(b) < 8 || len(b)%8 != 0 {
-		return maxsim.PackedCodes{}, fmt.Errorf("%d bytes of sign codes", len(b))
+	n, err := storedCount(b, w)
+	if err != nil {
+		return maxsim.PackedCodes{}, err
+	}
+	return maxsim.PackedCodes{N: n, Words: codeWords(b[8:])}, nil
+}
+
+// storedCount checks the size of stored sign codes (encodeCodes) of w-word codes and returns how many
+// vectors they code.
+func storedCount(b []byte, w int) (int, error) {
+	if len(b) < 8 {
+		return 0, fmt.Errorf("%d bytes of sign codes", len(b))
 	}
 	n := int(binary.LittleEndian.Uint64(b))
-	words := codeWords(b[8:])
-	want := n * w
-	if w == 2 {
-		want = (n + 7) / 8 * 16
+	if n < 0 || n > len(b) || len(b)-8 != maxsim.PackedBytes(n, w) {
+		return 0, fmt.Errorf("%d bytes of sign codes for %d vectors of %d words", len(b), n, w)
 	}
-	if len(words) != want || n < 0 {
-		return maxsim.PackedCodes{}, fmt.Errorf("%d code words for %d vectors of %d words", len(words), n, w)
-	}
-	return maxsim.PackedCodes{N: n, Words: words}, nil
+	return n, nil
 }
 
 // littleEndian reports whether the machine stores integers little-endian, so that stored bytes can be

@@ -1,7 +1,6 @@
 package index
 
 import (
-	"encoding/binary"
 	"fmt"
 	"runtime"
 	"sync"
@@ -163,12 +162,9 @@ type storedCodes struct {
 
 // parseCodes checks a stored codes value (encodeCodes) of w-word codes and returns it as storedCodes.
 func parseCodes(key, v []byte, w int) (storedCodes, error) {
-	if len(v) < 8 {
-		return storedCodes{}, fmt.Errorf("sign codes of page %x: %d bytes; the index file is damaged: index the folder again into a new --db", key, len(v))
-	}
-	n := int(binary.LittleEndian.Uint64(v))
-	if n < 0 || n > len(v) || len(v)-8 != maxsim.PackedBytes(n, w) {
-		return storedCodes{}, fmt.Errorf("sign codes of page %x: %d bytes for %d vectors; the index file is damaged: index the folder again into a new --db", key, len(v), n)
+	n, err := storedCount(v, w)
+	if err != nil {
+		return storedCodes{}, fmt.Errorf("page %x: %w; the index file is damaged: index the folder again into a new --db", key, err)
 	}
 	return storedCodes{key: key, n: n, words: v[8:]}, nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -63,12 +62,9 @@ func runSearch(c *cobra.Command, g *globalOptions, query string, k int, o index.
 	if strings.TrimSpace(query) == "" {
 		return usageErrorf("the query is empty")
 	}
-	if _, err := os.Stat(g.db); err != nil {
-		return fatalf("no index at %s: index documents first with `colsmol index PATH...` (or pass --db)", g.db)
-	}
-	st, err := index.Open(g.db, index.Options{ReadOnly: true})
+	st, err := openExistingIndex(g, true)
 	if err != nil {
-		return fatal(err)
+		return err
 	}
 	defer st.Close()
 	em, _, err := openEmbedder(g)
