@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"image/color"
 	"image/jpeg"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -370,18 +369,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 
 func TestServe_GracefulShutdown(t *testing.T) {
 	lib := newLibrary(t, nil, nil)
-	srv, err := web.New(lib.options(noModel{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	base := "http://" + ln.Addr().String()
+	_, base, cancel, done := serveOnLoopback(t, lib.options(noModel{}))
 	if status, _, _ := call(t, "GET", base+"/healthz", nil); status != 200 {
 		t.Fatalf("healthz: %d", status)
 	}

@@ -8,7 +8,6 @@ import (
 	"image/color"
 	"image/png"
 	"math"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -393,19 +392,8 @@ func TestServe_StreamOutlivesWriteTimeout(t *testing.T) {
 	real := backend.Answerer{Store: lib.st, Embedder: tinyRetriever(t), Generator: tinyGenerator(t), Params: generate.Params{MaxNewTokens: 6}}
 	o.Answerer = slowTokens{Answerer: real, gap: 150 * time.Millisecond}
 	o.WriteTimeout = 300 * time.Millisecond
-	srv, err := web.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
+	srv, base, cancel, done := serveOnLoopback(t, o)
 	t.Cleanup(func() { cancel(); <-done; srv.Close() })
-	base := "http://" + ln.Addr().String()
 
 	for _, accept := range []string{"text/event-stream", "application/json"} {
 		start := time.Now()

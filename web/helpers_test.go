@@ -13,6 +13,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
@@ -212,6 +213,25 @@ func startServer(tb testing.TB, o web.Options) (*web.Server, string) {
 	ts := httptest.NewServer(srv)
 	tb.Cleanup(func() { ts.Close(); srv.Close() })
 	return srv, ts.URL
+}
+
+// serveOnLoopback builds a server from o and runs its own Serve (its timeouts and graceful shutdown,
+// unlike startServer's httptest server) on a loopback port. It returns the server, the base URL, the
+// function that ends Serve's context and the channel Serve's result arrives on.
+func serveOnLoopback(tb testing.TB, o web.Options) (*web.Server, string, context.CancelFunc, <-chan error) {
+	tb.Helper()
+	srv, err := web.New(o)
+	if err != nil {
+		tb.Fatalf("web.New: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	return srv, "http://" + ln.Addr().String(), cancel, done
 }
 
 // call sends a request and returns the status, the body and the response.

@@ -15,17 +15,7 @@ import (
 // pageVectors embeds a one-tile page prompt with a model folder's graphs: [L][128] vectors.
 func pageVectors(t testing.TB, dir string, tile []float32) [][]float32 {
 	e, L := promptEmbeds(t, dir, tile)
-	pos := make([]int64, L)
-	for i := range pos {
-		pos[i] = int64(i)
-	}
-	txt := openSession(t, filepath.Join(dir, "onnx", "text_embeddings.onnx"))
-	r := run(t, txt, map[string]ort.Tensor{"inputs_embeds": e, "attention_mask": ort.I64(make1(L), 1, int64(L)), "position_ids": ort.I64(pos, 1, int64(L))}, "embeddings")["embeddings"]
-	out := make([][]float32, L)
-	for i := range out {
-		out[i] = r.F32[i*128 : (i+1)*128]
-	}
-	return out
+	return textVectors(t, dir, e, L)
 }
 
 // TestQuantizedCloseToFP32: the int8 and q4 retrievers' vectors stay close to the fp32 ones, vector by
@@ -95,7 +85,11 @@ func TestInt8GreedyAgreement(t *testing.T) {
 func queryVectors(t testing.TB, dir string, ids []int64) [][]float32 {
 	emb := openSession(t, filepath.Join(dir, "onnx", "embed_tokens.onnx"))
 	e := run(t, emb, map[string]ort.Tensor{"input_ids": ort.I64(ids, 1, int64(len(ids)))}, "inputs_embeds")["inputs_embeds"]
-	L := len(ids)
+	return textVectors(t, dir, e, len(ids))
+}
+
+// textVectors runs a model folder's text_embeddings graph over L input embeddings e: [L][128].
+func textVectors(t testing.TB, dir string, e ort.Tensor, L int) [][]float32 {
 	pos := make([]int64, L)
 	for i := range pos {
 		pos[i] = int64(i)

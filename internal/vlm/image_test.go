@@ -49,16 +49,21 @@ type imageGoldens struct {
 }
 
 func loadImageGoldens(t testing.TB) *imageGoldens {
+	var g imageGoldens
+	readGolden(t, filepath.Join("testdata", "goldens.json"), &g)
+	return &g
+}
+
+// readGolden decodes the JSON golden file at path into v.
+func readGolden(t testing.TB, path string, v any) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", "goldens.json"))
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var g imageGoldens
-	if err := json.Unmarshal(data, &g); err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
-	return &g
 }
 
 func shaHex(b []byte) string {

@@ -55,16 +55,10 @@ type promptGolden struct {
 // Prompt strings and ids against an independent restatement of transformers' prompt expansion tokenised by
 // the Hugging Face tokenizers package (scripts/tokenizer/goldens.js).
 func TestPromptsMatchReference(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(tokDir, "prompt_goldens.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var g struct {
 		Cases []promptGolden `json:"cases"`
 	}
-	if err := json.Unmarshal(data, &g); err != nil {
-		t.Fatal(err)
-	}
+	readGolden(t, filepath.Join(tokDir, "prompt_goldens.json"), &g)
 	p := newTestProcessor(t)
 	for i, c := range g.Cases {
 		p.Prompts = PromptCurrent
@@ -77,6 +71,7 @@ func TestPromptsMatchReference(t *testing.T) {
 			layouts = append(layouts, TileLayout{Rows: l[0], Cols: l[1], N: n})
 		}
 		var text string
+		var err error
 		switch c.Kind {
 		case "document":
 			text, err = p.expandImages(p.DocumentPrompt(), layouts)
@@ -211,26 +206,8 @@ func TestPixelValuesMatchPillow(t *testing.T) {
 // End to end: file bytes → DecodeImage → Document, against the goldens of both references.
 func TestDocumentEndToEnd(t *testing.T) {
 	p := newTestProcessor(t)
-	data, err := os.ReadFile(filepath.Join("testdata", "images", "page.png"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := DecodeImage(data, AlphaDrop)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := p.Document(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := loadImageGoldens(t)
-	for _, c := range g.PixelValues {
-		if c.Image == "page" && c.Config == "{}" {
-			if shaHex(f32Bytes(in.PixelValues)) != c.SHA {
-				t.Error("pixel_values differ from the Pillow reference")
-			}
-		}
-	}
+	in := documentFromFile(t, p, "page.png")
+	checkDefaultPixelValues(t, "page", in)
 	if len(in.Tiles) != 1 || in.Tiles[0] != (TileLayout{Rows: 4, Cols: 4, N: 17}) {
 		t.Errorf("tiles %+v", in.Tiles)
 	}
@@ -268,7 +245,13 @@ func TestDocumentEndToEnd(t *testing.T) {
 // A JPEG page straight from the file: the exact decoder plus the pipeline must give Pillow's pixel_values.
 func TestDocumentFromJPEGFile(t *testing.T) {
 	p := newTestProcessor(t)
-	data, err := os.ReadFile(filepath.Join("testdata", "images", "jpeg_page.jpg"))
+	checkDefaultPixelValues(t, "jpeg_page", documentFromFile(t, p, "jpeg_page.jpg"))
+}
+
+// documentFromFile decodes testdata/images/name as the retriever does and makes its document inputs.
+func documentFromFile(t *testing.T, p *Processor, name string) *Inputs {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "images", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,18 +263,22 @@ func TestDocumentFromJPEGFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	found := false
+	return in
+}
+
+// checkDefaultPixelValues compares in's pixel_values with the Pillow golden of image under the default
+// processor configuration, which must exist.
+func checkDefaultPixelValues(t *testing.T, image string, in *Inputs) {
+	t.Helper()
 	for _, c := range loadImageGoldens(t).PixelValues {
-		if c.Image == "jpeg_page" && c.Config == "{}" {
-			found = true
+		if c.Image == image && c.Config == "{}" {
 			if shaHex(f32Bytes(in.PixelValues)) != c.SHA {
-				t.Error("pixel_values differ from the Pillow reference")
+				t.Errorf("%s: pixel_values differ from the Pillow reference", image)
 			}
+			return
 		}
 	}
-	if !found {
-		t.Fatal("no golden for jpeg_page")
-	}
+	t.Fatalf("no golden for %s", image)
 }
 
 func TestChatSeveralImages(t *testing.T) {

@@ -1,7 +1,6 @@
 package vlm
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -21,17 +20,10 @@ type tokGolden struct {
 }
 
 func loadTokGoldens(t testing.TB) []tokGolden {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(tokDir, "goldens.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var g struct {
 		Cases []tokGolden `json:"cases"`
 	}
-	if err := json.Unmarshal(data, &g); err != nil {
-		t.Fatal(err)
-	}
+	readGolden(t, filepath.Join(tokDir, "goldens.json"), &g)
 	return g.Cases
 }
 
